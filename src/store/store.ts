@@ -1,0 +1,47 @@
+// Opens the database Tollgate runs on: the embedded SQLite file by default, PostgreSQL when a
+// postgres:// URL is given. Both offer the same interfaces to the core.
+
+import type { Kysely } from 'kysely';
+import type { LedgerReadStore } from '../core/ledger/ledger-store.ts';
+import type { PrincipalReadStore } from '../core/principals/principal-store.ts';
+import type { AuditReadStore } from '../core/shared/audit.ts';
+import type { Clock } from '../core/shared/clock.ts';
+import type { GroupCommitter } from './group-commit.ts';
+import type { Database, Dialect } from './schema.ts';
+
+export interface Store {
+  readonly dialect: Dialect;
+  /** A Kysely instance for reads (SQLite: a separate read connection). */
+  readonly db: Kysely<Database>;
+  readonly committer: GroupCommitter;
+  readonly ledgerReads: LedgerReadStore;
+  readonly principalReads: PrincipalReadStore;
+  readonly auditReads: AuditReadStore;
+  /** Where the data lives, for start-up messages; never contains a password. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** postgres://… selects PostgreSQL; otherwise `sqlitePath` is used. */
+  readonly databaseUrl?: string | undefined;
+  readonly sqlitePath?: string | undefined;
+  /** PostgreSQL only: a schema to create and use, so test runs never collide. */
+  readonly postgresSchema?: string | undefined;
+  readonly clock: Clock;
+  readonly onBatch?: (size: number) => void;
+}
+
+export const defaultSqlitePath = './data/tollgate.db';
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  if (options.databaseUrl && /^postgres(ql)?:\/\//.test(options.databaseUrl)) {
+    const { openPostgresStore } = await import('./postgres/postgres-store.ts');
+    return openPostgresStore({ ...options, databaseUrl: options.databaseUrl });
+  }
+  if (options.databaseUrl) {
+    throw new Error('DATABASE_URL must start with postgres:// or postgresql://');
+  }
+  const { openSqliteStore } = await import('./sqlite/sqlite-store.ts');
+  return openSqliteStore({ ...options, path: options.sqlitePath ?? defaultSqlitePath });
+}
