@@ -1,0 +1,86 @@
+// The HTTP side of every refusal code: one table from code to status. Codes come from the core
+// (ledger, principals, ...) and from the HTTP layer itself (validation, auth). docs/errors.md
+// lists them all; a test fails when the two drift apart.
+
+import { accountRefusals, ledgerRefusals } from '../../core/ledger/codes.ts';
+import { principalRefusals } from '../../core/principals/principals.ts';
+
+/** Codes that only the HTTP layer produces, with their meaning. */
+export const httpRefusals = {
+  invalid_request: 'The request does not match the schema: a field is missing, unknown or of the wrong type.',
+  malformed_json: 'The body is not valid JSON.',
+  body_too_large: 'The body is larger than the server accepts.',
+  unsupported_media_type: 'Send JSON with Content-Type: application/json.',
+  unauthorized: 'A valid API key is required (Authorization: Bearer <key>).',
+  forbidden: 'The API key does not have the scope this request needs.',
+  not_found: 'No such route.',
+  method_not_allowed: 'That method is not allowed here.',
+  idempotency_key_missing: 'Money-moving requests need an Idempotency-Key header.',
+  idempotency_key_invalid: 'The Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -',
+  amount_invalid: 'Amounts are strings of digits in minor units, without sign, leading zeros or fraction.',
+  transfer_not_found: 'The transfer does not exist or is not visible to you.',
+  cursor_invalid: 'The cursor is not one this server handed out.',
+  internal_error: 'Something failed inside Tollgate; nothing you sent caused it. It has been logged.',
+  service_unavailable: 'The server is shutting down or its database is unreachable; retry shortly.',
+} as const;
+
+export const allRefusals = { ...httpRefusals, ...ledgerRefusals, ...accountRefusals, ...principalRefusals };
+export type ErrorCode = keyof typeof allRefusals;
+
+export const httpStatusOf: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  malformed_json: 400,
+  amount_invalid: 400,
+  amount_must_be_positive: 400,
+  accounts_must_be_different: 400,
+  timeout_out_of_range: 400,
+  cursor_invalid: 400,
+  currency_unknown: 400,
+  idempotency_key_missing: 400,
+  idempotency_key_invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  account_not_found: 404,
+  transfer_not_found: 404,
+  hold_not_found: 404,
+  principal_not_found: 404,
+  api_key_not_found: 404,
+  method_not_allowed: 405,
+  exists_with_different_fields: 409,
+  hold_already_posted: 409,
+  hold_already_voided: 409,
+  hold_expired: 409,
+  account_not_empty: 409,
+  status_change_not_allowed: 409,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+  debit_account_not_found: 422,
+  credit_account_not_found: 422,
+  owner_not_found: 422,
+  currency_mismatch: 422,
+  account_frozen: 422,
+  account_closed: 422,
+  exceeds_available: 422,
+  exceeds_debits: 422,
+  overflows_balance: 422,
+  post_exceeds_hold: 422,
+  parent_not_allowed: 422,
+  scope_not_allowed: 422,
+  internal_error: 500,
+  service_unavailable: 503,
+};
+
+/** The body of every error response. */
+export function errorBody(code: ErrorCode, message?: string) {
+  return { error: { code, message: message ?? allRefusals[code] } };
+}
+
+/** Thrown inside a handler to answer with an error; caught by the app's error handler. */
+export class HttpRefusal extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message?: string) {
+    super(message ?? allRefusals[code]);
+    this.code = code;
+  }
+}

@@ -1,0 +1,126 @@
+// Starting and stopping the server: store, services, HTTP app, the hold-expiry timer and the
+// bootstrap admin key. `tollgate serve` calls this; tests and benchmarks do too.
+
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { buildApp, type App } from './adapters/http/app.ts';
+import { createMetrics } from './adapters/http/metrics.ts';
+import type { Clock } from './core/shared/clock.ts';
+import { systemCaller } from './core/shared/principal.ts';
+import { hashApiKey } from './core/principals/principals.ts';
+import { seedDemo } from './demo.ts';
+import { createServices, type Services } from './services.ts';
+import { openStore } from './store/store.ts';
+
+/** How often the server releases holds whose timeout has passed. */
+export const holdExpiryIntervalMs = 1000;
+
+export const adminPrincipalId = 'op_admin';
+
+export interface ServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl?: string | undefined;
+  readonly sqlitePath?: string | undefined;
+  readonly postgresSchema?: string | undefined;
+  readonly adminKey?: string | undefined;
+  readonly demo?: boolean;
+  readonly logger: Logger | false;
+  readonly clock: Clock;
+}
+
+export interface RunningServer {
+  readonly app: App;
+  readonly services: Services;
+  readonly url: string;
+  /** Set when a new admin key was made at this start: the only time it can be shown. */
+  readonly newAdminKey: string | null;
+  readonly demoAdminKey: string | null;
+  stop(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const metrics = createMetrics({ defaultMetrics: true });
+  const store = await openStore({
+    databaseUrl: options.databaseUrl,
+    sqlitePath: options.sqlitePath,
+    postgresSchema: options.postgresSchema,
+    clock: options.clock,
+    onBatch: (size) => metrics.observeBatch(size),
+  });
+  const services = await createServices(store, options.clock);
+  const newAdminKey = await ensureAdminKey(services, options.adminKey);
+  let demoAdminKey: string | null = null;
+  if (options.demo) demoAdminKey = await demoKey(services, options, newAdminKey);
+
+  const app = await buildApp({ services, logger: options.logger, metrics });
+  const expiry = setInterval(() => {
+    services.ledger.expireDueHolds().catch((error: unknown) => {
+      if (options.logger) options.logger.error({ err: error }, 'hold expiry sweep failed');
+    });
+  }, holdExpiryIntervalMs);
+  expiry.unref();
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    app,
+    services,
+    url: `http://${shownHost}:${port}`,
+    newAdminKey,
+    demoAdminKey,
+    async stop() {
+      clearInterval(expiry);
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Makes sure the operator can get in. With TOLLGATE_ADMIN_KEY the key is registered if new;
+ * otherwise the first start makes one and returns it, once.
+ */
+async function ensureAdminKey(services: Services, adminKey: string | undefined): Promise<string | null> {
+  const { principals, store } = services;
+  if (!(await store.principalReads.getPrincipal(adminPrincipalId))) {
+    const created = await principals.create(systemCaller, { kind: 'operator', name: 'Administrator', id: adminPrincipalId });
+    if (!created.ok) throw new Error(`cannot create the admin principal: ${created.code}`);
+  }
+  if (adminKey) {
+    if (adminKey.length < 24) throw new Error('TOLLGATE_ADMIN_KEY must be at least 24 characters');
+    if (!(await store.principalReads.findApiKeyByHash(hashApiKey(adminKey)))) {
+      await principals.issueKey(systemCaller, { principalId: adminPrincipalId, secret: adminKey });
+    }
+    return null;
+  }
+  const keys = await store.principalReads.listApiKeys(adminPrincipalId);
+  if (keys.some((key) => key.revokedAtMs === null)) return null;
+  const issued = await principals.issueKey(systemCaller, { principalId: adminPrincipalId });
+  if (!issued.ok) throw new Error(`cannot issue the admin key: ${issued.code}`);
+  return issued.value.secret;
+}
+
+/**
+ * The demo keeps its admin key in a file beside the database (mode 0600), so every
+ * `npm start` can print it. Outside the demo a key is shown once and never stored.
+ */
+async function demoKey(services: Services, options: ServerOptions, newAdminKey: string | null): Promise<string | null> {
+  const dir = dirname(options.sqlitePath ?? './data/tollgate.db');
+  const file = join(dir, 'demo-admin-key');
+  let key = newAdminKey ?? options.adminKey ?? null;
+  if (key === null && existsSync(file)) key = readFileSync(file, 'utf8').trim();
+  if (key === null) {
+    const issued = await services.principals.issueKey(systemCaller, { principalId: adminPrincipalId });
+    if (!issued.ok) throw new Error(issued.code);
+    key = issued.value.secret;
+  }
+  if (!options.databaseUrl) {
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  await seedDemo(services);
+  return key;
+}
