@@ -2,17 +2,14 @@
 // and the writes that are not on the hot path (principals, keys, audit events).
 
 import type { Kysely } from 'kysely';
+import type { HistoryEntry, LedgerReadStore } from '../core/ledger/ledger-store.ts';
 import type { Currency } from '../core/money/money.ts';
-import type {
-  HistoryEntry,
-  LedgerReadStore,
-} from '../core/ledger/ledger-store.ts';
-import type { AuditEvent, AuditReadStore, AuditTxStore } from '../core/shared/audit.ts';
 import type {
   ApiKeyRecord,
   PrincipalReadStore,
   PrincipalTxStore,
 } from '../core/principals/principal-store.ts';
+import type { AuditEvent, AuditReadStore, AuditTxStore } from '../core/shared/audit.ts';
 import type { Principal } from '../core/shared/principal.ts';
 import {
   accountFromRow,
@@ -34,11 +31,19 @@ export class KyselyLedgerReadStore implements LedgerReadStore {
   }
 
   async getAccount(id: string) {
-    const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? accountFromRow(row) : null;
   }
 
-  async listAccounts(query: { ownerId?: string | undefined; afterId?: string | undefined; limit: number }) {
+  async listAccounts(query: {
+    ownerId?: string | undefined;
+    afterId?: string | undefined;
+    limit: number;
+  }) {
     let q = this.db.selectFrom('accounts').selectAll().orderBy('id').limit(query.limit);
     if (query.ownerId !== undefined) q = q.where('owner_id', '=', query.ownerId);
     if (query.afterId !== undefined) q = q.where('id', '>', query.afterId);
@@ -46,11 +51,19 @@ export class KyselyLedgerReadStore implements LedgerReadStore {
   }
 
   async getTransfer(id: string) {
-    const row = await this.db.selectFrom('transfers').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('transfers')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? transferFromRow(row) : null;
   }
 
-  async accountHistory(query: { accountId: string; beforeSeq?: bigint | undefined; limit: number }) {
+  async accountHistory(query: {
+    accountId: string;
+    beforeSeq?: bigint | undefined;
+    limit: number;
+  }) {
     // Two index range scans merged, rather than one OR that neither index serves.
     const side = (column: 'debit_account_id' | 'credit_account_id') => {
       let q = this.db
@@ -62,10 +75,21 @@ export class KyselyLedgerReadStore implements LedgerReadStore {
       if (query.beforeSeq !== undefined) q = q.where('seq', '<', query.beforeSeq);
       return q.execute();
     };
-    const [debits, credits] = await Promise.all([side('debit_account_id'), side('credit_account_id')]);
+    const [debits, credits] = await Promise.all([
+      side('debit_account_id'),
+      side('credit_account_id'),
+    ]);
     const entries: Array<HistoryEntry & { seq: bigint }> = [
-      ...debits.map((row) => ({ transfer: transferFromRow(row), side: 'debit' as const, seq: big(row.seq) })),
-      ...credits.map((row) => ({ transfer: transferFromRow(row), side: 'credit' as const, seq: big(row.seq) })),
+      ...debits.map((row) => ({
+        transfer: transferFromRow(row),
+        side: 'debit' as const,
+        seq: big(row.seq),
+      })),
+      ...credits.map((row) => ({
+        transfer: transferFromRow(row),
+        side: 'credit' as const,
+        seq: big(row.seq),
+      })),
     ];
     entries.sort((a, b) => (a.seq < b.seq ? 1 : a.seq > b.seq ? -1 : 0));
     return { entries: entries.slice(0, query.limit) };
@@ -113,7 +137,11 @@ export class KyselyPrincipalReadStore implements PrincipalReadStore {
   }
 
   async getPrincipal(id: string) {
-    const row = await this.db.selectFrom('principals').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('principals')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? principalFromRow(row) : null;
   }
 
@@ -187,7 +215,11 @@ export class KyselyAuditStore implements AuditTxStore, AuditReadStore {
   }
 
   async listAuditEvents(query: { subjectId?: string | undefined; limit: number }) {
-    let q = this.db.selectFrom('audit_events').selectAll().orderBy('seq', 'desc').limit(query.limit);
+    let q = this.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .limit(query.limit);
     if (query.subjectId !== undefined) q = q.where('subject_id', '=', query.subjectId);
     return (await q.execute()).map(auditFromRow);
   }

@@ -50,9 +50,16 @@ const v001Foundation: Builder = async (db, dialect) => {
     .addColumn('debits_pending_minor', 'bigint', (c) => c.notNull())
     .addColumn('credits_pending_minor', 'bigint', (c) => c.notNull())
     .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
-    .addCheckConstraint('accounts_pending_not_negative', sql`debits_pending_minor >= 0 and credits_pending_minor >= 0`)
+    .addCheckConstraint(
+      'accounts_pending_not_negative',
+      sql`debits_pending_minor >= 0 and credits_pending_minor >= 0`,
+    )
     .execute();
-  await db.schema.createIndex('accounts_owner').on('accounts').columns(['owner_id', 'id']).execute();
+  await db.schema
+    .createIndex('accounts_owner')
+    .on('accounts')
+    .columns(['owner_id', 'id'])
+    .execute();
   await addSequence(db.schema.createTable('transfers'), dialect)
     .addColumn('id', 'text', (c) => c.notNull().unique())
     .addColumn('principal_id', 'text', (c) => c.notNull())
@@ -71,8 +78,16 @@ const v001Foundation: Builder = async (db, dialect) => {
     .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
     .addUniqueConstraint('transfers_idempotency', ['principal_id', 'idempotency_key'])
     .execute();
-  await db.schema.createIndex('transfers_debit').on('transfers').columns(['debit_account_id', 'seq']).execute();
-  await db.schema.createIndex('transfers_credit').on('transfers').columns(['credit_account_id', 'seq']).execute();
+  await db.schema
+    .createIndex('transfers_debit')
+    .on('transfers')
+    .columns(['debit_account_id', 'seq'])
+    .execute();
+  await db.schema
+    .createIndex('transfers_credit')
+    .on('transfers')
+    .columns(['credit_account_id', 'seq'])
+    .execute();
   await db.schema
     .createIndex('transfers_due_holds')
     .on('transfers')
@@ -88,7 +103,11 @@ const v001Foundation: Builder = async (db, dialect) => {
     .addColumn('subject_id', 'text', (c) => c.notNull())
     .addColumn('details', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('audit_events_subject').on('audit_events').columns(['subject_id', 'seq']).execute();
+  await db.schema
+    .createIndex('audit_events_subject')
+    .on('audit_events')
+    .columns(['subject_id', 'seq'])
+    .execute();
 };
 
 /** Every migration, in order. Append only: never edit one that has shipped. */

@@ -1,9 +1,5 @@
 // Conversions between database rows and core objects, shared by both dialects.
 
-import type { Currency } from '../core/money/money.ts';
-import type { AuditEvent } from '../core/shared/audit.ts';
-import type { ApiKeyRecord } from '../core/principals/principal-store.ts';
-import type { Principal, PrincipalKind, Scope } from '../core/shared/principal.ts';
 import {
   type Account,
   type AccountKind,
@@ -14,6 +10,10 @@ import {
   type Transfer,
   type TransferKind,
 } from '../core/ledger/types.ts';
+import type { Currency } from '../core/money/money.ts';
+import type { ApiKeyRecord } from '../core/principals/principal-store.ts';
+import type { AuditEvent } from '../core/shared/audit.ts';
+import type { Principal, PrincipalKind, Scope } from '../core/shared/principal.ts';
 import type {
   AccountsTable,
   ApiKeysTable,

@@ -4,12 +4,17 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
-import { accountFlagNames, accountKinds, accountStatuses, balanceOf } from '../../core/ledger/types.ts';
+import type { EnvConfig } from '../../config.ts';
+import {
+  accountFlagNames,
+  accountKinds,
+  accountStatuses,
+  balanceOf,
+} from '../../core/ledger/types.ts';
 import { isCurrency, parseMinor } from '../../core/money/money.ts';
 import { principalKinds, systemCaller } from '../../core/shared/principal.ts';
-import type { EnvConfig } from '../../config.ts';
-import { createServices, type Services } from '../../services.ts';
 import { startServer } from '../../server.ts';
+import { createServices, type Services } from '../../services.ts';
 import { openStore } from '../../store/store.ts';
 import { accountJson, principalJson, transferJson } from '../http/views.ts';
 
@@ -42,10 +47,16 @@ interface DbFlags {
 function dbOptions(command: Command) {
   return command
     .addOption(new Option('--db <file>', 'SQLite database file').env('TOLLGATE_DB'))
-    .addOption(new Option('--database-url <url>', 'PostgreSQL URL (postgres://...)').env('DATABASE_URL'));
+    .addOption(
+      new Option('--database-url <url>', 'PostgreSQL URL (postgres://...)').env('DATABASE_URL'),
+    );
 }
 
-async function withServices<T>(flags: DbFlags, io: CliIo, work: (services: Services) => Promise<T>): Promise<T> {
+async function withServices<T>(
+  flags: DbFlags,
+  io: CliIo,
+  work: (services: Services) => Promise<T>,
+): Promise<T> {
   const store = await openStore({
     databaseUrl: flags.databaseUrl ?? io.env.databaseUrl,
     sqlitePath: flags.db ?? io.env.sqlitePath,
@@ -60,7 +71,8 @@ async function withServices<T>(flags: DbFlags, io: CliIo, work: (services: Servi
 
 function amount(text: string): bigint {
   const value = parseMinor(text);
-  if (value === undefined) throw new UsageError(`not an amount in minor units: ${JSON.stringify(text)}`);
+  if (value === undefined)
+    throw new UsageError(`not an amount in minor units: ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -90,7 +102,8 @@ export function buildProgram(io: CliIo): Command {
       .option('--demo', 'seed demo data on an empty database and print the demo admin key'),
   ).action(async (flags: DbFlags & { host: string; port: string; demo?: boolean }) => {
     const port = Number(flags.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError('--port must be 0-65535');
     const logger = pino({
       level: io.env.logLevel,
       redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
@@ -114,7 +127,9 @@ export function buildProgram(io: CliIo): Command {
     ];
     if (server.demoAdminKey) {
       lines.push(`  demo admin key: ${server.demoAdminKey}`);
-      lines.push(`  try: curl -H "Authorization: Bearer ${server.demoAdminKey}" ${server.url}/v1/accounts`);
+      lines.push(
+        `  try: curl -H "Authorization: Bearer ${server.demoAdminKey}" ${server.url}/v1/accounts`,
+      );
     } else if (server.newAdminKey) {
       lines.push(`  admin API key (shown once, store it now): ${server.newAdminKey}`);
     }
@@ -138,14 +153,24 @@ export function buildProgram(io: CliIo): Command {
       .description('Open an account')
       .requiredOption('--name <name>', 'what the account is for')
       .requiredOption('--currency <code>', 'ISO 4217 currency, e.g. USD')
-      .addOption(new Option('--kind <kind>', 'accounting kind').choices(accountKinds).makeOptionMandatory())
+      .addOption(
+        new Option('--kind <kind>', 'accounting kind').choices(accountKinds).makeOptionMandatory(),
+      )
       .option('--owner <principal>', 'owner principal id', 'system')
       .addOption(new Option('--flag <flag...>', 'balance guard flags').choices(accountFlagNames))
       .option('--credit-limit <minor>', 'overdraft allowed on a guarded account, minor units', '0')
       .option('--json', 'print JSON'),
   ).action(
     async (
-      flags: DbFlags & { name: string; currency: string; kind: (typeof accountKinds)[number]; owner: string; flag?: (typeof accountFlagNames)[number][]; creditLimit: string; json?: boolean },
+      flags: DbFlags & {
+        name: string;
+        currency: string;
+        kind: (typeof accountKinds)[number];
+        owner: string;
+        flag?: (typeof accountFlagNames)[number][];
+        creditLimit: string;
+        json?: boolean;
+      },
     ) => {
       const input = {
         ownerId: flags.owner,
@@ -158,27 +183,36 @@ export function buildProgram(io: CliIo): Command {
       await withServices(flags, io, async ({ ledger }) => {
         const result = await ledger.createAccount(systemCaller, input);
         if (!result.ok) throw new Refused(result.code, result.message);
-        print(io, flags.json ?? false, accountJson(result.value), `created ${result.value.account.id}`);
-      });
-    },
-  );
-  dbOptions(account.command('show').description('Show an account and its balance').argument('<id>').option('--json', 'print JSON')).action(
-    async (id: string, flags: DbFlags & { json?: boolean }) => {
-      await withServices(flags, io, async ({ ledger }) => {
-        const result = await ledger.getAccount(systemCaller, id);
-        if (!result.ok) throw new Refused(result.code, result.message);
-        const view = accountJson(result.value);
-        const b = view.balance;
         print(
           io,
           flags.json ?? false,
-          view,
-          `${view.id}  ${view.name}  ${view.kind} ${view.currency}  status ${view.status}\n` +
-            `  posted ${b.posted}  held ${b.held}  available ${b.available}  (minor units)`,
+          accountJson(result.value),
+          `created ${result.value.account.id}`,
         );
       });
     },
   );
+  dbOptions(
+    account
+      .command('show')
+      .description('Show an account and its balance')
+      .argument('<id>')
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, flags: DbFlags & { json?: boolean }) => {
+    await withServices(flags, io, async ({ ledger }) => {
+      const result = await ledger.getAccount(systemCaller, id);
+      if (!result.ok) throw new Refused(result.code, result.message);
+      const view = accountJson(result.value);
+      const b = view.balance;
+      print(
+        io,
+        flags.json ?? false,
+        view,
+        `${view.id}  ${view.name}  ${view.kind} ${view.currency}  status ${view.status}\n` +
+          `  posted ${b.posted}  held ${b.held}  available ${b.available}  (minor units)`,
+      );
+    });
+  });
   dbOptions(
     account
       .command('list')
@@ -188,14 +222,20 @@ export function buildProgram(io: CliIo): Command {
       .option('--json', 'print JSON'),
   ).action(async (flags: DbFlags & { owner?: string; limit: string; json?: boolean }) => {
     const limit = Number(flags.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new UsageError('--limit must be a positive integer');
     await withServices(flags, io, async ({ ledger }) => {
       const page = await ledger.listAccounts(systemCaller, { ownerId: flags.owner, limit });
       const rows = page.items.map(({ account: a }) => {
         const b = balanceOf(a);
         return `${a.id}  ${a.currency}  ${b.availableMinor.toString().padStart(12)}  ${a.status.padEnd(6)}  ${a.name}`;
       });
-      print(io, flags.json ?? false, page.items.map(accountJson), rows.join('\n') || '(no accounts)');
+      print(
+        io,
+        flags.json ?? false,
+        page.items.map(accountJson),
+        rows.join('\n') || '(no accounts)',
+      );
     });
   });
   dbOptions(
@@ -203,7 +243,9 @@ export function buildProgram(io: CliIo): Command {
       .command('status')
       .description('Freeze, unfreeze (open) or close an account')
       .argument('<id>')
-      .addOption(new Option('--to <status>', 'new status').choices(accountStatuses).makeOptionMandatory()),
+      .addOption(
+        new Option('--to <status>', 'new status').choices(accountStatuses).makeOptionMandatory(),
+      ),
   ).action(async (id: string, flags: DbFlags & { to: (typeof accountStatuses)[number] }) => {
     await withServices(flags, io, async ({ ledger }) => {
       const result = await ledger.setAccountStatus(systemCaller, id, flags.to);
@@ -221,12 +263,26 @@ export function buildProgram(io: CliIo): Command {
       .requiredOption('--to <account>', 'credit account id')
       .requiredOption('--amount <minor>', 'amount in minor units (1250 = 12.50 USD)')
       .requiredOption('--currency <code>', 'ISO 4217 currency')
-      .requiredOption('--key <idempotency-key>', 'idempotency key: a retry with the same key moves money once')
+      .requiredOption(
+        '--key <idempotency-key>',
+        'idempotency key: a retry with the same key moves money once',
+      )
       .option('--code <code>', 'classification, e.g. deposit')
       .option('--memo <text>', 'free text')
       .option('--json', 'print JSON'),
   ).action(
-    async (flags: DbFlags & { from: string; to: string; amount: string; currency: string; key: string; code?: string; memo?: string; json?: boolean }) => {
+    async (
+      flags: DbFlags & {
+        from: string;
+        to: string;
+        amount: string;
+        currency: string;
+        key: string;
+        code?: string;
+        memo?: string;
+        json?: boolean;
+      },
+    ) => {
       const request = {
         kind: 'transfer' as const,
         idempotencyKey: flags.key,
@@ -241,29 +297,55 @@ export function buildProgram(io: CliIo): Command {
         const outcome = await ledger.transfer(systemCaller, request);
         if (!outcome.ok) throw new Refused(outcome.code, outcome.message);
         const t = outcome.transfer;
-        print(io, flags.json ?? false, transferJson(t), `${outcome.replayed ? 'already done' : 'done'}: ${t.id} ${t.amountMinor} ${t.currency} ${t.debitAccountId} -> ${t.creditAccountId}`);
+        print(
+          io,
+          flags.json ?? false,
+          transferJson(t),
+          `${outcome.replayed ? 'already done' : 'done'}: ${t.id} ${t.amountMinor} ${t.currency} ${t.debitAccountId} -> ${t.creditAccountId}`,
+        );
       });
     },
   );
 
-  const principal = program.command('principal').description('Operators, distributors, retailers, terminals, switches, providers');
+  const principal = program
+    .command('principal')
+    .description('Operators, distributors, retailers, terminals, switches, providers');
   dbOptions(
     principal
       .command('create')
       .description('Create a principal')
       .addOption(new Option('--kind <kind>', 'kind').choices(principalKinds).makeOptionMandatory())
       .requiredOption('--name <name>', 'display name')
-      .option('--parent <principal>', 'parent (distributor above a retailer, retailer above a terminal)')
+      .option(
+        '--parent <principal>',
+        'parent (distributor above a retailer, retailer above a terminal)',
+      )
       .option('--json', 'print JSON'),
-  ).action(async (flags: DbFlags & { kind: (typeof principalKinds)[number]; name: string; parent?: string; json?: boolean }) => {
-    await withServices(flags, io, async ({ principals }) => {
-      const result = await principals.create(systemCaller, { kind: flags.kind, name: flags.name, parentId: flags.parent });
-      if (!result.ok) throw new Refused(result.code, result.message);
-      print(io, flags.json ?? false, principalJson(result.value), `created ${result.value.id}`);
-    });
-  });
+  ).action(
+    async (
+      flags: DbFlags & {
+        kind: (typeof principalKinds)[number];
+        name: string;
+        parent?: string;
+        json?: boolean;
+      },
+    ) => {
+      await withServices(flags, io, async ({ principals }) => {
+        const result = await principals.create(systemCaller, {
+          kind: flags.kind,
+          name: flags.name,
+          parentId: flags.parent,
+        });
+        if (!result.ok) throw new Refused(result.code, result.message);
+        print(io, flags.json ?? false, principalJson(result.value), `created ${result.value.id}`);
+      });
+    },
+  );
   dbOptions(
-    principal.command('key').description('Issue an API key for a principal (printed once)').argument('<principal>'),
+    principal
+      .command('key')
+      .description('Issue an API key for a principal (printed once)')
+      .argument('<principal>'),
   ).action(async (principalId: string, flags: DbFlags) => {
     await withServices(flags, io, async ({ principals }) => {
       const result = await principals.issueKey(systemCaller, { principalId });

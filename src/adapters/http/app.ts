@@ -5,7 +5,13 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Caller, Scope } from '../../core/shared/principal.ts';
 import { hasScope } from '../../core/shared/principal.ts';
@@ -81,7 +87,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
     request.caller = caller;
   });
   app.addHook('onResponse', async (request, reply) => {
-    metrics.observeRequest(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode, reply.elapsedTime);
+    metrics.observeRequest(
+      request.routeOptions.url ?? 'unknown',
+      request.method,
+      reply.statusCode,
+      reply.elapsedTime,
+    );
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -95,7 +106,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(accountRoutes, { services: options.services });
   await app.register(transferRoutes, { services: options.services });
   await app.register(principalRoutes, { services: options.services });
-  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
   return app as unknown as App;
 }
 

@@ -7,7 +7,8 @@ import { principalRefusals } from '../../core/principals/principals.ts';
 
 /** Codes that only the HTTP layer produces, with their meaning. */
 export const httpRefusals = {
-  invalid_request: 'The request does not match the schema: a field is missing, unknown or of the wrong type.',
+  invalid_request:
+    'The request does not match the schema: a field is missing, unknown or of the wrong type.',
   malformed_json: 'The body is not valid JSON.',
   body_too_large: 'The body is larger than the server accepts.',
   unsupported_media_type: 'Send JSON with Content-Type: application/json.',
@@ -17,14 +18,21 @@ export const httpRefusals = {
   method_not_allowed: 'That method is not allowed here.',
   idempotency_key_missing: 'Money-moving requests need an Idempotency-Key header.',
   idempotency_key_invalid: 'The Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -',
-  amount_invalid: 'Amounts are strings of digits in minor units, without sign, leading zeros or fraction.',
+  amount_invalid:
+    'Amounts are strings of digits in minor units, without sign, leading zeros or fraction.',
   transfer_not_found: 'The transfer does not exist or is not visible to you.',
   cursor_invalid: 'The cursor is not one this server handed out.',
-  internal_error: 'Something failed inside Tollgate; nothing you sent caused it. It has been logged.',
+  internal_error:
+    'Something failed inside Tollgate; nothing you sent caused it. It has been logged.',
   service_unavailable: 'The server is shutting down or its database is unreachable; retry shortly.',
 } as const;
 
-export const allRefusals = { ...httpRefusals, ...ledgerRefusals, ...accountRefusals, ...principalRefusals };
+export const allRefusals = {
+  ...httpRefusals,
+  ...ledgerRefusals,
+  ...accountRefusals,
+  ...principalRefusals,
+};
 export type ErrorCode = keyof typeof allRefusals;
 
 export const httpStatusOf: Record<ErrorCode, number> = {

@@ -1,6 +1,6 @@
 // Prometheus metrics, one registry per app so tests can build many apps in one process.
 
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;

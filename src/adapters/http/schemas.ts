@@ -2,12 +2,19 @@
 // refused, never coerced), serialise what goes out, and become the OpenAPI document.
 
 import { type Static, Type } from 'typebox';
+import { memoLengthMax, transferCodeLengthMax } from '../../core/ledger/limits.ts';
+import {
+  accountFlagNames,
+  accountKinds,
+  accountStatuses,
+  holdStatuses,
+  transferKinds,
+} from '../../core/ledger/types.ts';
 import { currencyScales } from '../../core/money/money.ts';
-import { accountFlagNames, accountKinds, accountStatuses, holdStatuses, transferKinds } from '../../core/ledger/types.ts';
-import { idempotencyKeyLengthMax, memoLengthMax, transferCodeLengthMax } from '../../core/ledger/limits.ts';
 import { principalKinds, scopes } from '../../core/shared/principal.ts';
 
-const literals = <const T extends readonly string[]>(values: T) => Type.Enum([...values] as T[number][]);
+const literals = <const T extends readonly string[]>(values: T) =>
+  Type.Enum([...values] as T[number][]);
 
 /** Minor units as a decimal string: "1250" is 12.50 USD. Strings, because JSON numbers lose precision past 2^53. */
 export const Amount = Type.String({
@@ -15,7 +22,10 @@ export const Amount = Type.String({
   description: 'Amount in the currency minor unit, as a decimal string (1250 = 12.50 USD).',
   examples: ['1250'],
 });
-export const SignedAmount = Type.String({ pattern: '^-?[0-9]{1,19}$', description: 'Signed amount in minor units.' });
+export const SignedAmount = Type.String({
+  pattern: '^-?[0-9]{1,19}$',
+  description: 'Signed amount in minor units.',
+});
 export const Currency = Type.String({
   pattern: '^[A-Z]{3}$',
   description: `ISO 4217 code, one of: ${Object.keys(currencyScales).join(', ')}`,
@@ -31,7 +41,8 @@ export const ErrorResponse = Type.Object({
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
     Type.String({
-      description: 'Required. Same key and body: the first answer again. Same key, other body: 409.',
+      description:
+        'Required. Same key and body: the first answer again. Same key, other body: 409.',
     }),
   ),
 });
@@ -66,7 +77,9 @@ export const CreateAccountBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 128 }),
     currency: Currency,
     kind: literals(accountKinds),
-    flags: Type.Optional(Type.Array(literals(accountFlagNames), { maxItems: 2, uniqueItems: true })),
+    flags: Type.Optional(
+      Type.Array(literals(accountFlagNames), { maxItems: 2, uniqueItems: true }),
+    ),
     credit_limit: Type.Optional(Amount),
   },
   { additionalProperties: false },
@@ -106,7 +119,13 @@ export const CreateTransferBody = Type.Object(transferFields, { additionalProper
 export type CreateTransferBody = Static<typeof CreateTransferBody>;
 
 export const CreateHoldBody = Type.Object(
-  { ...transferFields, timeout_seconds: Type.Integer({ minimum: 1, description: 'Seconds until the server expires the hold.' }) },
+  {
+    ...transferFields,
+    timeout_seconds: Type.Integer({
+      minimum: 1,
+      description: 'Seconds until the server expires the hold.',
+    }),
+  },
   { additionalProperties: false },
 );
 export type CreateHoldBody = Static<typeof CreateHoldBody>;
@@ -116,14 +135,22 @@ export const PostHoldBody = Type.Object(
   { additionalProperties: false, description: 'Omit amount to post the whole hold.' },
 );
 
-export const EmptyBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()]);
+export const EmptyBody = Type.Union([
+  Type.Object({}, { additionalProperties: false }),
+  Type.Null(),
+]);
 
-export const HistoryEntryView = Type.Object({ side: literals(['debit', 'credit'] as const), transfer: TransferView });
+export const HistoryEntryView = Type.Object({
+  side: literals(['debit', 'credit'] as const),
+  transfer: TransferView,
+});
 
 export const PageQuery = Type.Object(
   {
     cursor: Type.Optional(Type.String({ maxLength: 64 })),
-    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: '1-500, default 50' })),
+    limit: Type.Optional(
+      Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: '1-500, default 50' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -154,7 +181,11 @@ export const CreatePrincipalBody = Type.Object(
 );
 
 export const CreateKeyBody = Type.Object(
-  { scopes: Type.Optional(Type.Array(literals(scopes), { uniqueItems: true, maxItems: scopes.length })) },
+  {
+    scopes: Type.Optional(
+      Type.Array(literals(scopes), { uniqueItems: true, maxItems: scopes.length }),
+    ),
+  },
   { additionalProperties: false },
 );
 

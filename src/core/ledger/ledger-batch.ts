@@ -10,8 +10,8 @@ import { newId } from '../shared/ids.ts';
 import { type Caller, canSeeOwner } from '../shared/principal.ts';
 import { type Refusal, refuse } from '../shared/result.ts';
 import { type LedgerRefusalCode, ledgerRefusals } from './codes.ts';
-import { holdTimeoutSecondsMax } from './limits.ts';
 import type { LedgerTxStore, TransferKeyRef } from './ledger-store.ts';
+import { holdTimeoutSecondsMax } from './limits.ts';
 import type { TransferRequest } from './requests.ts';
 import type { Account, Transfer, TransferKind } from './types.ts';
 
@@ -73,7 +73,11 @@ export function fingerprintOf(request: TransferRequest): string {
         request.memo ?? null,
       ]);
     case 'post':
-      return JSON.stringify([request.kind, request.holdId, request.amountMinor?.toString() ?? null]);
+      return JSON.stringify([
+        request.kind,
+        request.holdId,
+        request.amountMinor?.toString() ?? null,
+      ]);
     case 'void':
     case 'expire':
       return JSON.stringify([request.kind, request.holdId]);
@@ -113,7 +117,8 @@ export class LedgerBatch {
       keyRefs.length > 0 ? this.store.findTransfersByKey(keyRefs) : [],
       holdIds.length > 0 ? this.store.lockHolds(holdIds) : [],
     ]);
-    for (const ref of keyRefs) this.transfersByKey.set(keyOf(ref.principalId, ref.idempotencyKey), null);
+    for (const ref of keyRefs)
+      this.transfersByKey.set(keyOf(ref.principalId, ref.idempotencyKey), null);
     for (const transfer of foundByKey) {
       this.transfersByKey.set(keyOf(transfer.principalId, transfer.idempotencyKey), transfer);
     }
@@ -292,7 +297,9 @@ export class LedgerBatch {
     const credit = this.account(hold.creditAccountId);
     assert(debit !== null && credit !== null, 'a hold names existing accounts');
     this.moveBalances(debit, credit, { pendingMinor: -hold.amountMinor, postedMinor });
-    const holdStatus = ({ post: 'posted', void: 'voided', expire: 'expired' } as const)[request.kind];
+    const holdStatus = ({ post: 'posted', void: 'voided', expire: 'expired' } as const)[
+      request.kind
+    ];
     this.holds.set(hold.id, { ...hold, holdStatus });
     this.dirtyHoldIds.add(hold.id);
     const kind: TransferKind = request.kind;

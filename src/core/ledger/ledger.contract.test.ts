@@ -2,7 +2,12 @@
 // and balances. The same table runs against SQLite and PostgreSQL.
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachStore, type Opened, openTestEnv, operator } from '../../../test/support/stores.ts';
+import {
+  describeEachStore,
+  type Opened,
+  openTestEnv,
+  operator,
+} from '../../../test/support/stores.ts';
 import type { Currency } from '../money/money.ts';
 import type { Caller } from '../shared/principal.ts';
 import type { TransferRequest } from './requests.ts';
@@ -20,8 +25,17 @@ interface GivenAccount {
   owner?: 'retailer';
 }
 type Step =
-  | { transfer: [debit: Name, credit: Name, amountMinor: bigint]; key?: string; currency?: Currency; as?: 'retailer' }
-  | { hold: [debit: Name, credit: Name, amountMinor: bigint]; timeoutSeconds?: number; key?: string }
+  | {
+      transfer: [debit: Name, credit: Name, amountMinor: bigint];
+      key?: string;
+      currency?: Currency;
+      as?: 'retailer';
+    }
+  | {
+      hold: [debit: Name, credit: Name, amountMinor: bigint];
+      timeoutSeconds?: number;
+      key?: string;
+    }
   | { post: string; amountMinor?: bigint; key?: string }
   | { void: string; key?: string }
   | { advanceSeconds: number }
@@ -30,7 +44,7 @@ interface Case {
   name: string;
   given: Record<Name, GivenAccount>;
   when: Array<Step & { expect?: string }>;
-  then: Record<Name, { postedMinor?: bigint; availableMinor?: bigint; heldMinor?: bigint }>;
+  expected: Record<Name, { postedMinor?: bigint; availableMinor?: bigint; heldMinor?: bigint }>;
 }
 
 const wallet: GivenAccount = { kind: 'liability', flags: ['debits_must_not_exceed_credits'] };
@@ -41,19 +55,19 @@ const cases: Case[] = [
     name: 'a transfer within the available balance posts at once',
     given: { alice: { ...wallet, fundedMinor: 100n }, shop },
     when: [{ transfer: ['alice', 'shop', 60n], expect: 'ok' }],
-    then: { alice: { postedMinor: 40n, availableMinor: 40n }, shop: { postedMinor: 60n } },
+    expected: { alice: { postedMinor: 40n, availableMinor: 40n }, shop: { postedMinor: 60n } },
   },
   {
     name: 'a transfer of exactly the available balance empties the account',
     given: { alice: { ...wallet, fundedMinor: 100n }, shop },
     when: [{ transfer: ['alice', 'shop', 100n], expect: 'ok' }],
-    then: { alice: { postedMinor: 0n, availableMinor: 0n }, shop: { postedMinor: 100n } },
+    expected: { alice: { postedMinor: 0n, availableMinor: 0n }, shop: { postedMinor: 100n } },
   },
   {
     name: 'a transfer beyond the available balance is refused and changes nothing',
     given: { alice: { ...wallet, fundedMinor: 100n }, shop },
     when: [{ transfer: ['alice', 'shop', 101n], expect: 'exceeds_available' }],
-    then: { alice: { postedMinor: 100n, availableMinor: 100n }, shop: { postedMinor: 0n } },
+    expected: { alice: { postedMinor: 100n, availableMinor: 100n }, shop: { postedMinor: 0n } },
   },
   {
     name: 'a credit limit lets a guarded account go negative up to the limit and no further',
@@ -62,37 +76,43 @@ const cases: Case[] = [
       { transfer: ['retailer', 'shop', 60n], expect: 'ok' },
       { transfer: ['retailer', 'shop', 1n], expect: 'exceeds_available' },
     ],
-    then: { retailer: { postedMinor: -50n, availableMinor: 0n }, shop: { postedMinor: 60n } },
+    expected: { retailer: { postedMinor: -50n, availableMinor: 0n }, shop: { postedMinor: 60n } },
   },
   {
     name: 'an unguarded account may go negative',
     given: { cash: { kind: 'asset' }, alice: { kind: 'liability' } },
     when: [{ transfer: ['alice', 'cash', 500n], expect: 'ok' }],
-    then: { alice: { postedMinor: -500n }, cash: { postedMinor: -500n } },
+    expected: { alice: { postedMinor: -500n }, cash: { postedMinor: -500n } },
   },
   {
     name: 'a credit to an account guarded against exceeding its debits is refused',
-    given: { alice: { ...wallet, fundedMinor: 100n }, capped: { kind: 'asset', flags: ['credits_must_not_exceed_debits'] } },
+    given: {
+      alice: { ...wallet, fundedMinor: 100n },
+      capped: { kind: 'asset', flags: ['credits_must_not_exceed_debits'] },
+    },
     when: [{ transfer: ['alice', 'capped', 1n], expect: 'exceeds_debits' }],
-    then: { alice: { postedMinor: 100n } },
+    expected: { alice: { postedMinor: 100n } },
   },
   {
     name: 'accounts in different currencies cannot be linked by a transfer',
-    given: { alice: { ...wallet, fundedMinor: 100n }, euroShop: { kind: 'revenue', currency: 'EUR' } },
+    given: {
+      alice: { ...wallet, fundedMinor: 100n },
+      euroShop: { kind: 'revenue', currency: 'EUR' },
+    },
     when: [{ transfer: ['alice', 'euroShop', 10n], expect: 'currency_mismatch' }],
-    then: { alice: { postedMinor: 100n }, euroShop: { postedMinor: 0n } },
+    expected: { alice: { postedMinor: 100n }, euroShop: { postedMinor: 0n } },
   },
   {
     name: 'a transfer in another currency than its accounts is refused',
     given: { alice: { ...wallet, fundedMinor: 100n }, shop },
     when: [{ transfer: ['alice', 'shop', 10n], currency: 'EUR', expect: 'currency_mismatch' }],
-    then: { alice: { postedMinor: 100n } },
+    expected: { alice: { postedMinor: 100n } },
   },
   {
     name: 'an account cannot pay itself',
     given: { alice: { ...wallet, fundedMinor: 100n } },
     when: [{ transfer: ['alice', 'alice', 10n], expect: 'accounts_must_be_different' }],
-    then: { alice: { postedMinor: 100n } },
+    expected: { alice: { postedMinor: 100n } },
   },
   {
     name: 'unknown accounts are named as debit or credit side',
@@ -101,37 +121,40 @@ const cases: Case[] = [
       { transfer: ['nobody', 'alice', 10n], expect: 'debit_account_not_found' },
       { transfer: ['alice', 'nobody', 10n], expect: 'credit_account_not_found' },
     ],
-    then: { alice: { postedMinor: 100n } },
+    expected: { alice: { postedMinor: 100n } },
   },
   {
     name: 'a zero amount is refused',
     given: { alice: { ...wallet, fundedMinor: 100n }, shop },
     when: [{ transfer: ['alice', 'shop', 0n], expect: 'amount_must_be_positive' }],
-    then: { alice: { postedMinor: 100n } },
+    expected: { alice: { postedMinor: 100n } },
   },
   {
     name: 'a frozen account takes no new transfers',
     given: { alice: { ...wallet, fundedMinor: 100n, status: 'frozen' }, shop },
     when: [{ transfer: ['alice', 'shop', 10n], expect: 'account_frozen' }],
-    then: { alice: { postedMinor: 100n } },
+    expected: { alice: { postedMinor: 100n } },
   },
   {
     name: 'a retailer cannot debit an account it does not own',
     given: { alice: { ...wallet, fundedMinor: 100n }, shop },
     when: [{ transfer: ['alice', 'shop', 10n], as: 'retailer', expect: 'debit_account_not_found' }],
-    then: { alice: { postedMinor: 100n } },
+    expected: { alice: { postedMinor: 100n } },
   },
   {
     name: 'a retailer can debit its own account',
     given: { float: { ...wallet, fundedMinor: 100n, owner: 'retailer' }, shop },
     when: [{ transfer: ['float', 'shop', 10n], as: 'retailer', expect: 'ok' }],
-    then: { float: { postedMinor: 90n }, shop: { postedMinor: 10n } },
+    expected: { float: { postedMinor: 90n }, shop: { postedMinor: 10n } },
   },
   {
     name: 'a hold lowers the available balance but not the posted one',
     given: { alice: { ...wallet, fundedMinor: 100n }, shop },
     when: [{ hold: ['alice', 'shop', 30n], key: 'h1', expect: 'ok' }],
-    then: { alice: { postedMinor: 100n, heldMinor: 30n, availableMinor: 70n }, shop: { postedMinor: 0n } },
+    expected: {
+      alice: { postedMinor: 100n, heldMinor: 30n, availableMinor: 70n },
+      shop: { postedMinor: 0n },
+    },
   },
   {
     name: 'holds and transfers together cannot spend more than the balance',
@@ -142,7 +165,7 @@ const cases: Case[] = [
       { transfer: ['alice', 'shop', 31n], expect: 'exceeds_available' },
       { transfer: ['alice', 'shop', 30n], expect: 'ok' },
     ],
-    then: { alice: { postedMinor: 70n, heldMinor: 70n, availableMinor: 0n } },
+    expected: { alice: { postedMinor: 70n, heldMinor: 70n, availableMinor: 0n } },
   },
   {
     name: 'posting a hold in full moves the held amount',
@@ -151,7 +174,10 @@ const cases: Case[] = [
       { hold: ['alice', 'shop', 30n], key: 'h1', expect: 'ok' },
       { post: 'h1', expect: 'ok' },
     ],
-    then: { alice: { postedMinor: 70n, heldMinor: 0n, availableMinor: 70n }, shop: { postedMinor: 30n } },
+    expected: {
+      alice: { postedMinor: 70n, heldMinor: 0n, availableMinor: 70n },
+      shop: { postedMinor: 30n },
+    },
   },
   {
     name: 'posting part of a hold moves that part and releases the rest',
@@ -160,7 +186,10 @@ const cases: Case[] = [
       { hold: ['alice', 'shop', 30n], key: 'h1', expect: 'ok' },
       { post: 'h1', amountMinor: 12n, expect: 'ok' },
     ],
-    then: { alice: { postedMinor: 88n, heldMinor: 0n, availableMinor: 88n }, shop: { postedMinor: 12n } },
+    expected: {
+      alice: { postedMinor: 88n, heldMinor: 0n, availableMinor: 88n },
+      shop: { postedMinor: 12n },
+    },
   },
   {
     name: 'a hold cannot be posted for more than it holds',
@@ -169,7 +198,7 @@ const cases: Case[] = [
       { hold: ['alice', 'shop', 30n], key: 'h1', expect: 'ok' },
       { post: 'h1', amountMinor: 31n, expect: 'post_exceeds_hold' },
     ],
-    then: { alice: { postedMinor: 100n, heldMinor: 30n } },
+    expected: { alice: { postedMinor: 100n, heldMinor: 30n } },
   },
   {
     name: 'voiding a hold releases it in full',
@@ -179,7 +208,10 @@ const cases: Case[] = [
       { void: 'h1', expect: 'ok' },
       { post: 'h1', key: 'again', expect: 'hold_already_voided' },
     ],
-    then: { alice: { postedMinor: 100n, heldMinor: 0n, availableMinor: 100n }, shop: { postedMinor: 0n } },
+    expected: {
+      alice: { postedMinor: 100n, heldMinor: 0n, availableMinor: 100n },
+      shop: { postedMinor: 0n },
+    },
   },
   {
     name: 'a posted hold cannot be posted or voided again',
@@ -190,7 +222,7 @@ const cases: Case[] = [
       { post: 'h1', key: 'second-post', expect: 'hold_already_posted' },
       { void: 'h1', expect: 'hold_already_posted' },
     ],
-    then: { alice: { postedMinor: 70n }, shop: { postedMinor: 30n } },
+    expected: { alice: { postedMinor: 70n }, shop: { postedMinor: 30n } },
   },
   {
     name: 'a hold past its timeout cannot be posted, and the sweep releases it',
@@ -204,16 +236,23 @@ const cases: Case[] = [
       { expireDue: 1 },
       { void: 'h1', key: 'late-void', expect: 'hold_expired' },
     ],
-    then: { alice: { postedMinor: 100n, heldMinor: 0n, availableMinor: 100n }, shop: { postedMinor: 0n } },
+    expected: {
+      alice: { postedMinor: 100n, heldMinor: 0n, availableMinor: 100n },
+      shop: { postedMinor: 0n },
+    },
   },
   {
     name: 'a hold timeout outside the allowed range is refused',
     given: { alice: { ...wallet, fundedMinor: 100n }, shop },
     when: [
       { hold: ['alice', 'shop', 30n], timeoutSeconds: 0, expect: 'timeout_out_of_range' },
-      { hold: ['alice', 'shop', 30n], timeoutSeconds: 31 * 24 * 3600, expect: 'timeout_out_of_range' },
+      {
+        hold: ['alice', 'shop', 30n],
+        timeoutSeconds: 31 * 24 * 3600,
+        expect: 'timeout_out_of_range',
+      },
     ],
-    then: { alice: { postedMinor: 100n, heldMinor: 0n } },
+    expected: { alice: { postedMinor: 100n, heldMinor: 0n } },
   },
   {
     name: 'a replayed request with the same key and body moves money once',
@@ -222,7 +261,7 @@ const cases: Case[] = [
       { transfer: ['alice', 'shop', 10n], key: 'k1', expect: 'ok' },
       { transfer: ['alice', 'shop', 10n], key: 'k1', expect: 'replayed' },
     ],
-    then: { alice: { postedMinor: 90n }, shop: { postedMinor: 10n } },
+    expected: { alice: { postedMinor: 90n }, shop: { postedMinor: 10n } },
   },
   {
     name: 'the same key with a different body is refused and changes nothing',
@@ -231,7 +270,7 @@ const cases: Case[] = [
       { transfer: ['alice', 'shop', 10n], key: 'k1', expect: 'ok' },
       { transfer: ['alice', 'shop', 11n], key: 'k1', expect: 'exists_with_different_fields' },
     ],
-    then: { alice: { postedMinor: 90n }, shop: { postedMinor: 10n } },
+    expected: { alice: { postedMinor: 90n }, shop: { postedMinor: 10n } },
   },
   {
     name: 'a refused request records nothing, so its key can be used once the money is there',
@@ -241,7 +280,7 @@ const cases: Case[] = [
       { transfer: ['shop', 'alice', 5n], key: 'refund', expect: 'ok' },
       { transfer: ['alice', 'shop', 10n], key: 'k1', expect: 'ok' },
     ],
-    then: { alice: { postedMinor: 0n }, shop: { postedMinor: 5n } },
+    expected: { alice: { postedMinor: 0n }, shop: { postedMinor: 5n } },
   },
 ];
 
@@ -250,7 +289,10 @@ describeEachStore('ledger rules', (kind) => {
   let retailer: Caller;
   beforeAll(async () => {
     env = await openTestEnv(kind);
-    const created = await env.principals.create(operator, { kind: 'retailer', name: 'Corner shop' });
+    const created = await env.principals.create(operator, {
+      kind: 'retailer',
+      name: 'Corner shop',
+    });
     if (!created.ok) throw new Error(created.code);
     retailer = { principal: created.value, scopes: ['accounts:read', 'transfers:write'] };
   });
@@ -261,7 +303,12 @@ describeEachStore('ledger rules', (kind) => {
       const ids = new Map<string, string>();
       const holdIds = new Map<string, string>();
       const genesis = await env.ledger.createAccount(operator, {
-        ownerId: 'system', name: 'genesis', currency: 'USD', kind: 'equity', flags: [], creditLimitMinor: 0n,
+        ownerId: 'system',
+        name: 'genesis',
+        currency: 'USD',
+        kind: 'equity',
+        flags: [],
+        creditLimitMinor: 0n,
       });
       if (!genesis.ok) throw new Error(genesis.code);
       for (const [name, given] of Object.entries(testCase.given)) {
@@ -278,17 +325,24 @@ describeEachStore('ledger rules', (kind) => {
         ids.set(name, created.value.account.id);
         if (given.fundedMinor) {
           const funded = await env.ledger.transfer(operator, {
-            kind: 'transfer', idempotencyKey: `fund-${created.value.account.id}`,
-            debitAccountId: genesis.value.account.id, creditAccountId: created.value.account.id,
-            amountMinor: given.fundedMinor, currency,
+            kind: 'transfer',
+            idempotencyKey: `fund-${created.value.account.id}`,
+            debitAccountId: genesis.value.account.id,
+            creditAccountId: created.value.account.id,
+            amountMinor: given.fundedMinor,
+            currency,
           });
           expect(funded.ok).toBe(true);
         }
-        if (given.status) await env.ledger.setAccountStatus(operator, created.value.account.id, given.status);
+        if (given.status)
+          await env.ledger.setAccountStatus(operator, created.value.account.id, given.status);
       }
       const id = (name: string) => ids.get(name) ?? `acc_${name}`;
       let counter = 0;
-      const uniqueKey = () => `${testCase.name}-${(counter += 1)}-${Math.random()}`;
+      const uniqueKey = () => {
+        counter += 1;
+        return `${testCase.name}-${counter}`;
+      };
       for (const step of testCase.when) {
         let request: TransferRequest | undefined;
         let caller = operator;
@@ -304,27 +358,57 @@ describeEachStore('ledger rules', (kind) => {
         if ('transfer' in step) {
           const [debit, credit, amountMinor] = step.transfer;
           if (step.as === 'retailer') caller = retailer;
-          request = { kind: 'transfer', idempotencyKey: key, debitAccountId: id(debit), creditAccountId: id(credit), amountMinor, currency: step.currency ?? 'USD' };
+          request = {
+            kind: 'transfer',
+            idempotencyKey: key,
+            debitAccountId: id(debit),
+            creditAccountId: id(credit),
+            amountMinor,
+            currency: step.currency ?? 'USD',
+          };
         } else if ('hold' in step) {
           const [debit, credit, amountMinor] = step.hold;
-          request = { kind: 'hold', idempotencyKey: key, debitAccountId: id(debit), creditAccountId: id(credit), amountMinor, currency: 'USD', timeoutSeconds: step.timeoutSeconds ?? 300 };
+          request = {
+            kind: 'hold',
+            idempotencyKey: key,
+            debitAccountId: id(debit),
+            creditAccountId: id(credit),
+            amountMinor,
+            currency: 'USD',
+            timeoutSeconds: step.timeoutSeconds ?? 300,
+          };
         } else if ('post' in step) {
-          request = { kind: 'post', idempotencyKey: key, holdId: holdIds.get(step.post) ?? 'hld_none', amountMinor: step.amountMinor };
+          request = {
+            kind: 'post',
+            idempotencyKey: key,
+            holdId: holdIds.get(step.post) ?? 'hld_none',
+            amountMinor: step.amountMinor,
+          };
         } else {
-          request = { kind: 'void', idempotencyKey: key, holdId: holdIds.get(step.void) ?? 'hld_none' };
+          request = {
+            kind: 'void',
+            idempotencyKey: key,
+            holdId: holdIds.get(step.void) ?? 'hld_none',
+          };
         }
         const outcome = await env.ledger.transfer(caller, request);
         const seen = outcome.ok ? (outcome.replayed ? 'replayed' : 'ok') : outcome.code;
-        expect(seen, JSON.stringify(step, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))).toBe(step.expect);
+        expect(
+          seen,
+          JSON.stringify(step, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)),
+        ).toBe(step.expect);
         if (outcome.ok && 'hold' in step && step.key) holdIds.set(step.key, outcome.transfer.id);
       }
-      for (const [name, expected] of Object.entries(testCase.then)) {
+      for (const [name, expected] of Object.entries(testCase.expected)) {
         const view = await env.ledger.getAccount(operator, id(name));
         if (!view.ok) throw new Error(view.code);
         const { balance } = view.value;
-        if (expected.postedMinor !== undefined) expect(balance.postedMinor, `${name} posted`).toBe(expected.postedMinor);
-        if (expected.availableMinor !== undefined) expect(balance.availableMinor, `${name} available`).toBe(expected.availableMinor);
-        if (expected.heldMinor !== undefined) expect(balance.heldMinor, `${name} held`).toBe(expected.heldMinor);
+        if (expected.postedMinor !== undefined)
+          expect(balance.postedMinor, `${name} posted`).toBe(expected.postedMinor);
+        if (expected.availableMinor !== undefined)
+          expect(balance.availableMinor, `${name} available`).toBe(expected.availableMinor);
+        if (expected.heldMinor !== undefined)
+          expect(balance.heldMinor, `${name} held`).toBe(expected.heldMinor);
       }
       const totals = await env.store.ledgerReads.totals();
       for (const total of totals) {

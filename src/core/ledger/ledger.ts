@@ -3,11 +3,11 @@
 // see what it asks for.
 
 import type { Currency, Minor } from '../money/money.ts';
+import type { PrincipalReadStore } from '../principals/principal-store.ts';
 import type { AuditEvent } from '../shared/audit.ts';
 import type { Clock } from '../shared/clock.ts';
 import { newId } from '../shared/ids.ts';
 import { type Caller, canSeeOwner, systemCaller } from '../shared/principal.ts';
-import type { PrincipalReadStore } from '../principals/principal-store.ts';
 import { ok, type Result, refuse } from '../shared/result.ts';
 import type { Committer } from '../shared/write-job.ts';
 import { type AccountRefusalCode, accountRefusals } from './codes.ts';
@@ -121,7 +121,11 @@ export class Ledger {
         }
         const changed: Account = { ...account, status };
         ledger.replaceAccount(changed);
-        const action = { open: 'account.unfrozen', frozen: 'account.frozen', closed: 'account.closed' }[status];
+        const action = {
+          open: 'account.unfrozen',
+          frozen: 'account.frozen',
+          closed: 'account.closed',
+        }[status];
         await stores.audit.insertAuditEvents([audit(caller, nowMs, action, account.id, {})]);
         return ok({ account: changed, balance: balanceOf(changed) });
       },
@@ -151,13 +155,26 @@ export class Ledger {
 
   async listAccounts(
     caller: Caller,
-    query: { ownerId?: string | undefined; cursor?: string | undefined; limit?: number | undefined },
+    query: {
+      ownerId?: string | undefined;
+      cursor?: string | undefined;
+      limit?: number | undefined;
+    },
   ): Promise<Page<AccountView>> {
     const limit = clampLimit(query.limit);
     const ownerId = caller.principal.kind === 'operator' ? query.ownerId : caller.principal.id;
-    const accounts = await this.reads.listAccounts({ ownerId, afterId: query.cursor, limit: limit + 1 });
-    const items = accounts.slice(0, limit).map((account) => ({ account, balance: balanceOf(account) }));
-    return { items, nextCursor: accounts.length > limit ? (items.at(-1)?.account.id ?? null) : null };
+    const accounts = await this.reads.listAccounts({
+      ownerId,
+      afterId: query.cursor,
+      limit: limit + 1,
+    });
+    const items = accounts
+      .slice(0, limit)
+      .map((account) => ({ account, balance: balanceOf(account) }));
+    return {
+      items,
+      nextCursor: accounts.length > limit ? (items.at(-1)?.account.id ?? null) : null,
+    };
   }
 
   async getTransfer(caller: Caller, id: string): Promise<Result<Transfer, 'transfer_not_found'>> {

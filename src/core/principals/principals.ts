@@ -123,7 +123,10 @@ export class Principals {
 
   async get(caller: Caller, id: string): Promise<Result<Principal, 'principal_not_found'>> {
     const principal = await this.reads.getPrincipal(id);
-    if (!principal || (caller.principal.kind !== 'operator' && principal.id !== caller.principal.id)) {
+    if (
+      !principal ||
+      (caller.principal.kind !== 'operator' && principal.id !== caller.principal.id)
+    ) {
       return refuse('principal_not_found', principalRefusals.principal_not_found);
     }
     return ok(principal);
@@ -140,10 +143,16 @@ export class Principals {
    */
   async issueKey(
     caller: Caller,
-    input: { principalId: string; scopes?: readonly Scope[] | undefined; secret?: string | undefined },
+    input: {
+      principalId: string;
+      scopes?: readonly Scope[] | undefined;
+      secret?: string | undefined;
+    },
   ): Promise<Result<IssuedKey, PrincipalRefusalCode>> {
     const principal =
-      input.principalId === systemPrincipal.id ? systemPrincipal : await this.reads.getPrincipal(input.principalId);
+      input.principalId === systemPrincipal.id
+        ? systemPrincipal
+        : await this.reads.getPrincipal(input.principalId);
     if (!principal || caller.principal.kind !== 'operator') {
       return refuse('principal_not_found', principalRefusals.principal_not_found);
     }
@@ -213,5 +222,12 @@ export class Principals {
 }
 
 function prefixOf(kind: PrincipalKind): string {
-  return { operator: 'op', distributor: 'dst', retailer: 'ret', terminal: 'trm', switch: 'sw', provider: 'prv' }[kind];
+  return {
+    operator: 'op',
+    distributor: 'dst',
+    retailer: 'ret',
+    terminal: 'trm',
+    switch: 'sw',
+    provider: 'prv',
+  }[kind];
 }

@@ -18,8 +18,5 @@ export interface AuditTxStore {
 }
 
 export interface AuditReadStore {
-  listAuditEvents(query: {
-    subjectId?: string | undefined;
-    limit: number;
-  }): Promise<AuditEvent[]>;
+  listAuditEvents(query: { subjectId?: string | undefined; limit: number }): Promise<AuditEvent[]>;
 }

@@ -1,6 +1,13 @@
 // Who is asking. Every use case takes the principal and shows or moves only what it may.
 
-export const principalKinds = ['operator', 'distributor', 'retailer', 'terminal', 'switch', 'provider'] as const;
+export const principalKinds = [
+  'operator',
+  'distributor',
+  'retailer',
+  'terminal',
+  'switch',
+  'provider',
+] as const;
 export type PrincipalKind = (typeof principalKinds)[number];
 
 export const scopes = [

@@ -6,8 +6,8 @@
 
 import type { LedgerBatch, LedgerNeeds } from '../ledger/ledger-batch.ts';
 import type { LedgerTxStore } from '../ledger/ledger-store.ts';
-import type { AuditTxStore } from './audit.ts';
 import type { PrincipalTxStore } from '../principals/principal-store.ts';
+import type { AuditTxStore } from './audit.ts';
 
 /** The stores a write transaction offers. Each domain adds its own. */
 export interface TxStores {

@@ -5,7 +5,13 @@
 import { type Kysely, sql } from 'kysely';
 import type { LedgerTxStore, TransferKeyRef } from '../../core/ledger/ledger-store.ts';
 import type { Account, Transfer } from '../../core/ledger/types.ts';
-import { accountFromRow, accountToRow, type TransferRow, transferFromRow, transferToRow } from '../rows.ts';
+import {
+  accountFromRow,
+  accountToRow,
+  type TransferRow,
+  transferFromRow,
+  transferToRow,
+} from '../rows.ts';
 import type { AccountsTable, Database } from '../schema.ts';
 
 function column<T, K extends keyof T>(rows: readonly T[], key: K): Array<string | null> {
@@ -24,7 +30,9 @@ export class PostgresLedgerTxStore implements LedgerTxStore {
 
   async lockAccounts(ids: readonly string[]): Promise<Account[]> {
     const result = await sql<AccountsTable>`
-      select * from accounts where id = any(${[...ids]}::text[]) order by id for update`.execute(this.trx);
+      select * from accounts where id = any(${[...ids]}::text[]) order by id for update`.execute(
+      this.trx,
+    );
     return result.rows.map(accountFromRow);
   }
 
@@ -34,13 +42,17 @@ export class PostgresLedgerTxStore implements LedgerTxStore {
     const result = await sql<TransferRow>`
       select t.* from transfers t
       join unnest(${principals}::text[], ${idempotencyKeys}::text[]) as k(principal_id, idempotency_key)
-        on t.principal_id = k.principal_id and t.idempotency_key = k.idempotency_key`.execute(this.trx);
+        on t.principal_id = k.principal_id and t.idempotency_key = k.idempotency_key`.execute(
+      this.trx,
+    );
     return result.rows.map(transferFromRow);
   }
 
   async lockHolds(ids: readonly string[]): Promise<Transfer[]> {
     const result = await sql<TransferRow>`
-      select * from transfers where id = any(${[...ids]}::text[]) order by id for update`.execute(this.trx);
+      select * from transfers where id = any(${[...ids]}::text[]) order by id for update`.execute(
+      this.trx,
+    );
     return result.rows.map(transferFromRow);
   }
 

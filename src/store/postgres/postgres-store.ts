@@ -8,7 +8,12 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { TxStores } from '../../core/shared/write-job.ts';
 import { GroupCommitter } from '../group-commit.ts';
-import { KyselyAuditStore, KyselyLedgerReadStore, KyselyPrincipalReadStore, KyselyPrincipalTxStore } from '../kysely-stores.ts';
+import {
+  KyselyAuditStore,
+  KyselyLedgerReadStore,
+  KyselyPrincipalReadStore,
+  KyselyPrincipalTxStore,
+} from '../kysely-stores.ts';
 import { migrateToLatest } from '../migrations.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreOptions } from '../store.ts';
@@ -61,7 +66,9 @@ export async function openPostgresStore(
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
     types: {
       getTypeParser: ((oid: number, format?: string) =>
-        oid === int8Oid ? (text: string) => BigInt(text) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        oid === int8Oid
+          ? (text: string) => BigInt(text)
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

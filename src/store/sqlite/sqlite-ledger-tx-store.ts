@@ -5,7 +5,13 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { LedgerTxStore, TransferKeyRef } from '../../core/ledger/ledger-store.ts';
 import type { Account, Transfer } from '../../core/ledger/types.ts';
-import { accountFromRow, accountToRow, type TransferRow, transferFromRow, transferToRow } from '../rows.ts';
+import {
+  accountFromRow,
+  accountToRow,
+  type TransferRow,
+  transferFromRow,
+  transferToRow,
+} from '../rows.ts';
 import type { AccountsTable } from '../schema.ts';
 
 const accountColumns =

@@ -8,7 +8,12 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { TxStores } from '../../core/shared/write-job.ts';
 import { GroupCommitter } from '../group-commit.ts';
-import { KyselyAuditStore, KyselyLedgerReadStore, KyselyPrincipalReadStore, KyselyPrincipalTxStore } from '../kysely-stores.ts';
+import {
+  KyselyAuditStore,
+  KyselyLedgerReadStore,
+  KyselyPrincipalReadStore,
+  KyselyPrincipalTxStore,
+} from '../kysely-stores.ts';
 import { migrateToLatest } from '../migrations.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreOptions } from '../store.ts';

@@ -5,10 +5,11 @@ import { Type } from 'typebox';
 import { systemPrincipal } from '../../../core/shared/principal.ts';
 import type { Services } from '../../../services.ts';
 import { callerOf, sendError } from '../app.ts';
+import { amountOf, currencyOf, limitOf } from '../request-parsing.ts';
 import {
   AccountStatusBody,
-  AccountView,
   AccountsQuery,
+  AccountView,
   CreateAccountBody,
   ErrorResponse,
   HistoryEntryView,
@@ -16,11 +17,20 @@ import {
   PageQuery,
 } from '../schemas.ts';
 import { accountJson, transferJson } from '../views.ts';
-import { amountOf, currencyOf, limitOf } from '../request-parsing.ts';
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+  422: ErrorResponse,
+};
 
-export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
+  app,
+  { services },
+) => {
   const { ledger } = services;
 
   app.post(
@@ -30,7 +40,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       schema: {
         tags: ['accounts'],
         summary: 'Open an account',
-        description: 'Operators open accounts for any principal; owner_id defaults to the system principal.',
+        description:
+          'Operators open accounts for any principal; owner_id defaults to the system principal.',
         body: CreateAccountBody,
         response: { 201: AccountView, ...errors },
       },
@@ -58,7 +69,13 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         tags: ['accounts'],
         summary: 'List accounts you can see',
         querystring: AccountsQuery,
-        response: { 200: Type.Object({ items: Type.Array(AccountView), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...errors },
+        response: {
+          200: Type.Object({
+            items: Type.Array(AccountView),
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errors,
+        },
       },
     },
     async (request) => {
@@ -75,7 +92,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     '/v1/accounts/:id',
     {
       config: { scope: 'accounts:read' },
-      schema: { tags: ['accounts'], summary: 'An account with its balance', params: IdParams, response: { 200: AccountView, ...errors } },
+      schema: {
+        tags: ['accounts'],
+        summary: 'An account with its balance',
+        params: IdParams,
+        response: { 200: AccountView, ...errors },
+      },
     },
     async (request, reply) => {
       const result = await ledger.getAccount(callerOf(request), request.params.id);
@@ -92,7 +114,14 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         tags: ['accounts'],
         summary: 'Posted, held and available balance',
         params: IdParams,
-        response: { 200: Type.Object({ account_id: Type.String(), currency: Type.String(), ...AccountView.properties.balance.properties }), ...errors },
+        response: {
+          200: Type.Object({
+            account_id: Type.String(),
+            currency: Type.String(),
+            ...AccountView.properties.balance.properties,
+          }),
+          ...errors,
+        },
       },
     },
     async (request, reply) => {
@@ -116,7 +145,11 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (request, reply) => {
-      const result = await ledger.setAccountStatus(callerOf(request), request.params.id, request.body.status);
+      const result = await ledger.setAccountStatus(
+        callerOf(request),
+        request.params.id,
+        request.body.status,
+      );
       if (!result.ok) return sendError(reply, result.code);
       return accountJson(result.value);
     },
@@ -132,7 +165,10 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         params: IdParams,
         querystring: PageQuery,
         response: {
-          200: Type.Object({ items: Type.Array(HistoryEntryView), next_cursor: Type.Union([Type.String(), Type.Null()]) }),
+          200: Type.Object({
+            items: Type.Array(HistoryEntryView),
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+          }),
           ...errors,
         },
       },
@@ -144,7 +180,10 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       });
       if (!result.ok) return sendError(reply, result.code);
       return {
-        items: result.value.items.map((entry) => ({ side: entry.side, transfer: transferJson(entry.transfer) })),
+        items: result.value.items.map((entry) => ({
+          side: entry.side,
+          transfer: transferJson(entry.transfer),
+        })),
         next_cursor: result.value.nextCursor,
       };
     },

@@ -5,19 +5,40 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../../../services.ts';
 import { callerOf, sendError } from '../app.ts';
-import { CreateKeyBody, CreatePrincipalBody, ErrorResponse, IdParams, IssuedKeyView, PrincipalView } from '../schemas.ts';
+import {
+  CreateKeyBody,
+  CreatePrincipalBody,
+  ErrorResponse,
+  IdParams,
+  IssuedKeyView,
+  PrincipalView,
+} from '../schemas.ts';
 import { iso, principalJson } from '../views.ts';
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  422: ErrorResponse,
+};
 
-export const principalRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const principalRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
+  app,
+  { services },
+) => {
   const { principals } = services;
 
   app.post(
     '/v1/principals',
     {
       config: { scope: 'admin' },
-      schema: { tags: ['principals'], summary: 'Create a principal', body: CreatePrincipalBody, response: { 201: PrincipalView, ...errors } },
+      schema: {
+        tags: ['principals'],
+        summary: 'Create a principal',
+        body: CreatePrincipalBody,
+        response: { 201: PrincipalView, ...errors },
+      },
     },
     async (request, reply) => {
       const result = await principals.create(callerOf(request), {
@@ -34,7 +55,11 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     '/v1/principals',
     {
       config: { scope: 'accounts:read' },
-      schema: { tags: ['principals'], summary: 'Principals you can see', response: { 200: Type.Object({ items: Type.Array(PrincipalView) }), ...errors } },
+      schema: {
+        tags: ['principals'],
+        summary: 'Principals you can see',
+        response: { 200: Type.Object({ items: Type.Array(PrincipalView) }), ...errors },
+      },
     },
     async (request) => {
       const items = await principals.list(callerOf(request), { limit: 500 });
@@ -46,7 +71,12 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     '/v1/principals/:id',
     {
       config: { scope: 'accounts:read' },
-      schema: { tags: ['principals'], summary: 'A principal', params: IdParams, response: { 200: PrincipalView, ...errors } },
+      schema: {
+        tags: ['principals'],
+        summary: 'A principal',
+        params: IdParams,
+        response: { 200: PrincipalView, ...errors },
+      },
     },
     async (request, reply) => {
       const result = await principals.get(callerOf(request), request.params.id);
@@ -88,7 +118,12 @@ export const principalRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     '/v1/keys/:id/revoke',
     {
       config: { scope: 'admin' },
-      schema: { tags: ['principals'], summary: 'Revoke an API key', params: IdParams, response: { 204: Type.Null(), ...errors } },
+      schema: {
+        tags: ['principals'],
+        summary: 'Revoke an API key',
+        params: IdParams,
+        response: { 204: Type.Null(), ...errors },
+      },
     },
     async (request, reply) => {
       const result = await principals.revokeKey(callerOf(request), request.params.id);

@@ -4,7 +4,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../../../services.ts';
 
-export const systemRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const systemRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
+  app,
+  { services },
+) => {
   app.get(
     '/health',
     {
@@ -23,7 +26,10 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   );
   app.get(
     '/metrics',
-    { config: { public: true }, schema: { tags: ['system'], summary: 'Prometheus metrics', security: [] } },
+    {
+      config: { public: true },
+      schema: { tags: ['system'], summary: 'Prometheus metrics', security: [] },
+    },
     async (_request, reply) => {
       const registry = app.metrics.registry;
       reply.header('content-type', registry.contentType);

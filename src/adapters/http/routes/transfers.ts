@@ -7,6 +7,7 @@ import type { FastifyReply } from 'fastify';
 import type { TransferOutcome } from '../../../core/ledger/ledger-batch.ts';
 import type { Services } from '../../../services.ts';
 import { callerOf, sendError } from '../app.ts';
+import { amountOf, currencyOf, idempotencyKeyOf } from '../request-parsing.ts';
 import {
   CreateHoldBody,
   CreateTransferBody,
@@ -16,13 +17,22 @@ import {
   PostHoldBody,
   TransferView,
 } from '../schemas.ts';
-import { amountOf, currencyOf, idempotencyKeyOf } from '../request-parsing.ts';
 import { transferJson } from '../views.ts';
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+  422: ErrorResponse,
+};
 const created = { 200: TransferView, 201: TransferView, ...errors };
 
-export const transferRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const transferRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
+  app,
+  { services },
+) => {
   const { ledger } = services;
 
   function answer(reply: FastifyReply, operation: string, outcome: TransferOutcome) {
@@ -64,7 +74,12 @@ export const transferRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     '/v1/transfers/:id',
     {
       config: { scope: 'accounts:read' },
-      schema: { tags: ['transfers'], summary: 'A transfer or hold', params: IdParams, response: { 200: TransferView, ...errors } },
+      schema: {
+        tags: ['transfers'],
+        summary: 'A transfer or hold',
+        params: IdParams,
+        response: { 200: TransferView, ...errors },
+      },
     },
     async (request, reply) => {
       const result = await ledger.getTransfer(callerOf(request), request.params.id);
@@ -80,7 +95,8 @@ export const transferRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       schema: {
         tags: ['holds'],
         summary: 'Hold an amount until it is posted, voided or expires',
-        description: 'The amount stops being available on the debit account at once; nothing is posted yet.',
+        description:
+          'The amount stops being available on the debit account at once; nothing is posted yet.',
         headers: IdempotencyHeaders,
         body: CreateHoldBody,
         response: created,
@@ -107,7 +123,12 @@ export const transferRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     '/v1/holds/:id',
     {
       config: { scope: 'accounts:read' },
-      schema: { tags: ['holds'], summary: 'A hold and its status', params: IdParams, response: { 200: TransferView, ...errors } },
+      schema: {
+        tags: ['holds'],
+        summary: 'A hold and its status',
+        params: IdParams,
+        response: { 200: TransferView, ...errors },
+      },
     },
     async (request, reply) => {
       const result = await ledger.getTransfer(callerOf(request), request.params.id);
