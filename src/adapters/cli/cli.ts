@@ -46,10 +46,15 @@ interface DbFlags {
 
 function dbOptions(command: Command) {
   return command
-    .addOption(new Option('--db <file>', 'SQLite database file').env('TOLLGATE_DB'))
-    .addOption(
-      new Option('--database-url <url>', 'PostgreSQL URL (postgres://...)').env('DATABASE_URL'),
-    );
+    .option('--db <file>', 'SQLite database file (env TOLLGATE_DB; default ./data/tollgate.db)')
+    .option('--database-url <url>', 'PostgreSQL URL, postgres://... (env DATABASE_URL)');
+}
+
+/** A flag beats the environment, and a database named on the command line beats both. */
+function databaseOf(flags: DbFlags, io: CliIo) {
+  if (flags.databaseUrl) return { databaseUrl: flags.databaseUrl, sqlitePath: undefined };
+  if (flags.db) return { databaseUrl: undefined, sqlitePath: flags.db };
+  return { databaseUrl: io.env.databaseUrl, sqlitePath: io.env.sqlitePath };
 }
 
 async function withServices<T>(
@@ -57,11 +62,7 @@ async function withServices<T>(
   io: CliIo,
   work: (services: Services) => Promise<T>,
 ): Promise<T> {
-  const store = await openStore({
-    databaseUrl: flags.databaseUrl ?? io.env.databaseUrl,
-    sqlitePath: flags.db ?? io.env.sqlitePath,
-    clock,
-  });
+  const store = await openStore({ ...databaseOf(flags, io), clock });
   try {
     return await work(await createServices(store, clock));
   } finally {
@@ -111,8 +112,7 @@ export function buildProgram(io: CliIo): Command {
     const server = await startServer({
       host: flags.host,
       port,
-      databaseUrl: flags.databaseUrl ?? io.env.databaseUrl,
-      sqlitePath: flags.db ?? io.env.sqlitePath,
+      ...databaseOf(flags, io),
       adminKey: io.env.adminKey,
       demo: flags.demo ?? false,
       logger,
