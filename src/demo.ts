@@ -12,14 +12,34 @@ export async function seedDemo(services: Services): Promise<boolean> {
     if (!result.ok) throw new Error(`demo seed failed: ${result.code}`);
     return result.value;
   };
-  const distributor = must(await principals.create(systemCaller, { kind: 'distributor', name: 'Demo Distribution Ltd' }));
+  const distributor = must(
+    await principals.create(systemCaller, { kind: 'distributor', name: 'Demo Distribution Ltd' }),
+  );
   const retailer = must(
-    await principals.create(systemCaller, { kind: 'retailer', name: 'Corner Shop', parentId: distributor.id }),
+    await principals.create(systemCaller, {
+      kind: 'retailer',
+      name: 'Corner Shop',
+      parentId: distributor.id,
+    }),
   );
   const open = async (input: Parameters<typeof ledger.createAccount>[1]) =>
     must(await ledger.createAccount(systemCaller, input)).account;
-  const cash = await open({ ownerId: 'system', name: 'Operator cash', currency: 'USD', kind: 'asset', flags: [], creditLimitMinor: 0n });
-  const revenue = await open({ ownerId: 'system', name: 'Call revenue', currency: 'USD', kind: 'revenue', flags: [], creditLimitMinor: 0n });
+  const cash = await open({
+    ownerId: 'system',
+    name: 'Operator cash',
+    currency: 'USD',
+    kind: 'asset',
+    flags: [],
+    creditLimitMinor: 0n,
+  });
+  const revenue = await open({
+    ownerId: 'system',
+    name: 'Call revenue',
+    currency: 'USD',
+    kind: 'revenue',
+    flags: [],
+    creditLimitMinor: 0n,
+  });
   const float = await open({
     ownerId: retailer.id,
     name: 'Corner Shop float',

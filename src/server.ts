@@ -4,11 +4,11 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { buildApp, type App } from './adapters/http/app.ts';
+import { type App, buildApp } from './adapters/http/app.ts';
 import { createMetrics } from './adapters/http/metrics.ts';
+import { hashApiKey } from './core/principals/principals.ts';
 import type { Clock } from './core/shared/clock.ts';
 import { systemCaller } from './core/shared/principal.ts';
-import { hashApiKey } from './core/principals/principals.ts';
 import { seedDemo } from './demo.ts';
 import { createServices, type Services } from './services.ts';
 import { openStore } from './store/store.ts';
@@ -83,10 +83,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
  * Makes sure the operator can get in. With TOLLGATE_ADMIN_KEY the key is registered if new;
  * otherwise the first start makes one and returns it, once.
  */
-async function ensureAdminKey(services: Services, adminKey: string | undefined): Promise<string | null> {
+async function ensureAdminKey(
+  services: Services,
+  adminKey: string | undefined,
+): Promise<string | null> {
   const { principals, store } = services;
   if (!(await store.principalReads.getPrincipal(adminPrincipalId))) {
-    const created = await principals.create(systemCaller, { kind: 'operator', name: 'Administrator', id: adminPrincipalId });
+    const created = await principals.create(systemCaller, {
+      kind: 'operator',
+      name: 'Administrator',
+      id: adminPrincipalId,
+    });
     if (!created.ok) throw new Error(`cannot create the admin principal: ${created.code}`);
   }
   if (adminKey) {
@@ -107,13 +114,19 @@ async function ensureAdminKey(services: Services, adminKey: string | undefined):
  * The demo keeps its admin key in a file beside the database (mode 0600), so every
  * `npm start` can print it. Outside the demo a key is shown once and never stored.
  */
-async function demoKey(services: Services, options: ServerOptions, newAdminKey: string | null): Promise<string | null> {
+async function demoKey(
+  services: Services,
+  options: ServerOptions,
+  newAdminKey: string | null,
+): Promise<string | null> {
   const dir = dirname(options.sqlitePath ?? './data/tollgate.db');
   const file = join(dir, 'demo-admin-key');
   let key = newAdminKey ?? options.adminKey ?? null;
   if (key === null && existsSync(file)) key = readFileSync(file, 'utf8').trim();
   if (key === null) {
-    const issued = await services.principals.issueKey(systemCaller, { principalId: adminPrincipalId });
+    const issued = await services.principals.issueKey(systemCaller, {
+      principalId: adminPrincipalId,
+    });
     if (!issued.ok) throw new Error(issued.code);
     key = issued.value.secret;
   }

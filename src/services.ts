@@ -14,7 +14,11 @@ export interface Services {
 }
 
 export async function createServices(store: Store, clock: Clock): Promise<Services> {
-  const principals = new Principals({ committer: store.committer, reads: store.principalReads, clock });
+  const principals = new Principals({
+    committer: store.committer,
+    reads: store.principalReads,
+    clock,
+  });
   await principals.ensureSystemPrincipal();
   const ledger = new Ledger({
     committer: store.committer,

@@ -15,12 +15,63 @@ export const minorMax: Minor = 2n ** 63n - 1n;
  * A currency not listed here is refused with `currency_unknown`, never guessed.
  */
 export const currencyScales = {
-  AED: 2, ARS: 2, AUD: 2, BDT: 2, BHD: 3, BRL: 2, CAD: 2, CHF: 2, CLP: 0, CNY: 2, COP: 2,
-  CZK: 2, DKK: 2, EGP: 2, EUR: 2, GBP: 2, GHS: 2, HKD: 2, HUF: 2, IDR: 2, ILS: 2, INR: 2,
-  ISK: 0, JOD: 3, JPY: 0, KES: 2, KRW: 0, KWD: 3, LKR: 2, MAD: 2, MXN: 2, MYR: 2, NGN: 2,
-  NOK: 2, NZD: 2, OMR: 3, PEN: 2, PHP: 2, PKR: 2, PLN: 2, QAR: 2, RON: 2, SAR: 2, SEK: 2,
-  SGD: 2, THB: 2, TND: 3, TRY: 2, TWD: 2, TZS: 2, UAH: 2, UGX: 0, USD: 2, VND: 0, XAF: 0,
-  XOF: 0, ZAR: 2,
+  AED: 2,
+  ARS: 2,
+  AUD: 2,
+  BDT: 2,
+  BHD: 3,
+  BRL: 2,
+  CAD: 2,
+  CHF: 2,
+  CLP: 0,
+  CNY: 2,
+  COP: 2,
+  CZK: 2,
+  DKK: 2,
+  EGP: 2,
+  EUR: 2,
+  GBP: 2,
+  GHS: 2,
+  HKD: 2,
+  HUF: 2,
+  IDR: 2,
+  ILS: 2,
+  INR: 2,
+  ISK: 0,
+  JOD: 3,
+  JPY: 0,
+  KES: 2,
+  KRW: 0,
+  KWD: 3,
+  LKR: 2,
+  MAD: 2,
+  MXN: 2,
+  MYR: 2,
+  NGN: 2,
+  NOK: 2,
+  NZD: 2,
+  OMR: 3,
+  PEN: 2,
+  PHP: 2,
+  PKR: 2,
+  PLN: 2,
+  QAR: 2,
+  RON: 2,
+  SAR: 2,
+  SEK: 2,
+  SGD: 2,
+  THB: 2,
+  TND: 3,
+  TRY: 2,
+  TWD: 2,
+  TZS: 2,
+  UAH: 2,
+  UGX: 0,
+  USD: 2,
+  VND: 0,
+  XAF: 0,
+  XOF: 0,
+  ZAR: 2,
   /** Loyalty points: whole units only. */
   PTS: 0,
 } as const satisfies Record<string, number>;
@@ -62,7 +113,8 @@ export function parseMajor(text: string, currency: Currency): Minor | undefined 
   const scale = currencyScale(currency);
   const fraction = match[2] ?? '';
   if (fraction.length > scale) return undefined;
-  const value = BigInt(match[1]!) * 10n ** BigInt(scale) + BigInt(fraction.padEnd(scale, '0') || '0');
+  const value =
+    BigInt(match[1]!) * 10n ** BigInt(scale) + BigInt(fraction.padEnd(scale, '0') || '0');
   return value <= minorMax ? value : undefined;
 }
 
