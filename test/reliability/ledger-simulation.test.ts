@@ -78,7 +78,8 @@ async function simulate(env: Opened, seed: number): Promise<{ applied: number; r
   const caller: Caller = operator;
 
   const randomRequest = (): TransferRequest => {
-    const key = `sim-${seed}-${(keyCounter += 1)}`;
+    keyCounter += 1;
+    const key = `sim-${seed}-${keyCounter}`;
     const roll = random.int(100);
     if (roll < 8 && sent.length > 0) return random.pick(sent); // a client retry
     if (roll < 25 && holds.length > 0) {
