@@ -24,6 +24,7 @@ export interface ServerOptions {
   readonly databaseUrl?: string | undefined;
   readonly sqlitePath?: string | undefined;
   readonly postgresSchema?: string | undefined;
+  readonly batchSizeMax?: number | undefined;
   readonly adminKey?: string | undefined;
   readonly demo?: boolean;
   readonly logger: Logger | false;
@@ -46,6 +47,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     databaseUrl: options.databaseUrl,
     sqlitePath: options.sqlitePath,
     postgresSchema: options.postgresSchema,
+    batchSizeMax: options.batchSizeMax,
     clock: options.clock,
     onBatch: (size) => metrics.observeBatch(size),
   });

@@ -28,6 +28,7 @@ export class GroupCommitter implements Committer {
   private readonly runTransaction: RunTransaction;
   private readonly clock: Clock;
   private readonly onBatch: ((size: number) => void) | undefined;
+  private readonly batchSizeMax: number;
   private queue: Pending[] = [];
   private running = false;
   private scheduled = false;
@@ -37,7 +38,10 @@ export class GroupCommitter implements Committer {
     runTransaction: RunTransaction;
     clock: Clock;
     onBatch?: (size: number) => void;
+    /** 1 turns group commit off: one transaction per request, the benchmarks' baseline. */
+    batchSizeMax?: number;
   }) {
+    this.batchSizeMax = options.batchSizeMax ?? groupCommitBatchMax;
     this.runTransaction = options.runTransaction;
     this.clock = options.clock;
     this.onBatch = options.onBatch;
@@ -72,7 +76,7 @@ export class GroupCommitter implements Committer {
     this.running = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, groupCommitBatchMax);
+        const batch = this.queue.splice(0, this.batchSizeMax);
         await this.commit(batch);
       }
     } finally {

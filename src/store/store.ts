@@ -30,6 +30,8 @@ export interface StoreOptions {
   readonly postgresSchema?: string | undefined;
   readonly clock: Clock;
   readonly onBatch?: (size: number) => void;
+  /** Most requests per transaction; 1 commits each request alone (a benchmark baseline). */
+  readonly batchSizeMax?: number | undefined;
 }
 
 export const defaultSqlitePath = './data/tollgate.db';

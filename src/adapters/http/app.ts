@@ -78,21 +78,31 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.addHook('onRequest', async (request) => {
+  // Callback-style hooks: they run on every request, and a cached key needs no promise.
+  app.addHook('onRequest', (request, _reply, done) => {
     const config = request.routeOptions.config;
-    if (config.public || request.url.startsWith('/docs')) return;
-    const caller = await authenticate(options.services, request);
-    if (!caller) throw new HttpRefusal('unauthorized');
-    if (config.scope && !hasScope(caller, config.scope)) throw new HttpRefusal('forbidden');
-    request.caller = caller;
+    if (config.public || request.url.startsWith('/docs')) return done();
+    const secret = apiKeyOf(request);
+    const admit = (caller: Caller | null) => {
+      if (!caller) return done(new HttpRefusal('unauthorized'));
+      if (config.scope && !hasScope(caller, config.scope))
+        return done(new HttpRefusal('forbidden'));
+      request.caller = caller;
+      done();
+    };
+    if (secret === undefined) return admit(null);
+    const cached = options.services.principals.cachedCaller(secret);
+    if (cached !== undefined) return admit(cached);
+    options.services.principals.authenticate(secret).then(admit, done);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest(
       request.routeOptions.url ?? 'unknown',
       request.method,
       reply.statusCode,
       reply.elapsedTime,
     );
+    done();
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -140,13 +150,12 @@ function classify(error: FastifyError): { code: ErrorCode; message?: string } {
   return { code: 'internal_error' };
 }
 
-async function authenticate(services: Services, request: FastifyRequest): Promise<Caller | null> {
+function apiKeyOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   let secret: string | undefined;
   if (typeof header === 'string' && header.startsWith('Bearer ')) secret = header.slice(7).trim();
   else if (typeof request.headers['x-api-key'] === 'string') secret = request.headers['x-api-key'];
-  if (!secret || secret.length > 200) return null;
-  return services.principals.authenticate(secret);
+  return secret && secret.length <= 200 ? secret : undefined;
 }
 
 /** The caller of an authenticated route; the onRequest hook guarantees there is one. */

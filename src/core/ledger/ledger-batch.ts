@@ -104,6 +104,25 @@ export class LedgerBatch {
     this.store = store;
   }
 
+  /** True when everything `needs` names is already in the working set: no load required. */
+  isLoaded(needs: LedgerNeeds): boolean {
+    for (const ref of needs.keys) {
+      if (!this.transfersByKey.has(keyOf(ref.principalId, ref.idempotencyKey))) return false;
+    }
+    for (const id of needs.accountIds) if (!this.accounts.has(id)) return false;
+    for (const id of needs.holdIds) {
+      const hold = this.holds.get(id);
+      if (hold === undefined) return false;
+      if (
+        hold &&
+        !(this.accounts.has(hold.debitAccountId) && this.accounts.has(hold.creditAccountId))
+      ) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /**
    * Loads what `needs` names and is not loaded yet. Holds come first because a post or void
    * names only its hold, and the hold names the accounts.
@@ -237,7 +256,7 @@ export class LedgerBatch {
     }
     const transfer: Transfer = {
       ...base,
-      id: newId(request.kind === 'hold' ? 'hld' : 'trf'),
+      id: newId(request.kind === 'hold' ? 'hld' : 'trf', nowMs),
       kind: request.kind,
       debitAccountId: debit.id,
       creditAccountId: credit.id,
@@ -305,7 +324,7 @@ export class LedgerBatch {
     const kind: TransferKind = request.kind;
     const transfer: Transfer = {
       ...base,
-      id: newId('trf'),
+      id: newId('trf', nowMs),
       kind,
       debitAccountId: hold.debitAccountId,
       creditAccountId: hold.creditAccountId,

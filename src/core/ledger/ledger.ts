@@ -134,12 +134,13 @@ export class Ledger {
 
   /** Creates a transfer or hold, or posts, voids or expires a hold. Idempotent by key. */
   transfer(caller: Caller, request: TransferRequest): Promise<TransferOutcome> {
+    const needs = needsOf(caller.principal.id, request);
     return this.committer.submit({
-      needs: needsOf(caller.principal.id, request),
+      needs,
       run: async ({ ledger, nowMs }) => {
-        // Needs were loaded for the whole batch; a post also needs the hold's accounts, which
-        // the batch loaded with the hold. This load is a no-op unless this job came alone.
-        await ledger.load(needsOf(caller.principal.id, request));
+        // The committer loads every job's needs for the whole batch in one go; this load only
+        // runs when a job is retried alone.
+        if (!ledger.isLoaded(needs)) await ledger.load(needs);
         return ledger.apply(caller, request, nowMs);
       },
     });

@@ -200,6 +200,15 @@ export class Principals {
     return ok(null);
   }
 
+  /**
+   * The caller for a key from memory, without a database read: undefined when the key is not
+   * cached (or the entry is stale), so the caller must use authenticate().
+   */
+  cachedCaller(secret: string): Caller | null | undefined {
+    const cached = this.cache.get(hashApiKey(secret));
+    return cached && cached.untilMs > this.clock.nowMs() ? cached.caller : undefined;
+  }
+
   /** The caller a key belongs to, or null for an unknown, revoked or disabled one. */
   async authenticate(secret: string): Promise<Caller | null> {
     const keyHash = hashApiKey(secret);

@@ -85,6 +85,7 @@ export async function openPostgresStore(
   const committer = new GroupCommitter({
     clock: options.clock,
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+    ...(options.batchSizeMax ? { batchSizeMax: options.batchSizeMax } : {}),
     runTransaction: async (work) => {
       for (let attempt = 1; ; attempt += 1) {
         try {

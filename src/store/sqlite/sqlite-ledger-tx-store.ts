@@ -5,13 +5,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { LedgerTxStore, TransferKeyRef } from '../../core/ledger/ledger-store.ts';
 import type { Account, Transfer } from '../../core/ledger/types.ts';
-import {
-  accountFromRow,
-  accountToRow,
-  type TransferRow,
-  transferFromRow,
-  transferToRow,
-} from '../rows.ts';
+import { accountFromRow, accountToRow, type TransferRow, transferFromRow } from '../rows.ts';
 import type { AccountsTable } from '../schema.ts';
 
 const accountColumns =
@@ -33,7 +27,7 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
   private readonly selectByKey: BetterSqlite3.Statement<[string, string], TransferRow>;
   private readonly selectTransfer: BetterSqlite3.Statement<[string], TransferRow>;
   private readonly insertAccount: BetterSqlite3.Statement<[AccountsTable]>;
-  private readonly insertTransfer: BetterSqlite3.Statement<[Record<string, unknown>]>;
+  private readonly insertTransfer: BetterSqlite3.Statement<unknown[]>;
   private readonly updateAccount: BetterSqlite3.Statement<[Record<string, unknown>]>;
   private readonly updateHold: BetterSqlite3.Statement<[string, string]>;
 
@@ -47,7 +41,7 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
       `insert into accounts (${accountColumns}) values (${placeholders(accountColumns)})`,
     );
     this.insertTransfer = db.prepare(
-      `insert into transfers (${transferColumns}) values (${placeholders(transferColumns)})`,
+      `insert into transfers (${transferColumns}) values (${transferColumns.replace(/[a-z_]+/g, '?')})`,
     );
     this.updateAccount = db.prepare(
       'update accounts set status = @status, debits_posted_minor = @debits_posted_minor, ' +
@@ -89,7 +83,26 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
   }
 
   async insertTransfers(transfers: readonly Transfer[]): Promise<void> {
-    for (const transfer of transfers) this.insertTransfer.run(transferToRow(transfer));
+    // Positional parameters, in transferColumns order: the hottest statement in Tollgate.
+    for (const t of transfers) {
+      this.insertTransfer.run(
+        t.id,
+        t.principalId,
+        t.idempotencyKey,
+        t.fingerprint,
+        t.kind,
+        t.debitAccountId,
+        t.creditAccountId,
+        t.amountMinor,
+        t.currency,
+        t.holdId,
+        t.timeoutAtMs === null ? null : BigInt(t.timeoutAtMs),
+        t.holdStatus,
+        t.code,
+        t.memo,
+        BigInt(t.createdAtMs),
+      );
+    }
   }
 
   async saveAccounts(accounts: readonly Account[]): Promise<void> {

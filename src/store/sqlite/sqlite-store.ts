@@ -28,6 +28,8 @@ function connect(path: string): BetterSqlite3.Database {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
+  // 64 MiB of page cache keeps the hot index pages of a busy ledger in memory.
+  db.pragma('cache_size = -65536');
   db.defaultSafeIntegers(true);
   return db;
 }
@@ -51,6 +53,7 @@ export async function openSqliteStore(options: StoreOptions & { path: string }):
   const committer = new GroupCommitter({
     clock: options.clock,
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+    ...(options.batchSizeMax ? { batchSizeMax: options.batchSizeMax } : {}),
     // BEGIN IMMEDIATE takes the write lock at once, so a second process writing the same file
     // waits in busy_timeout instead of failing half-way with SQLITE_BUSY.
     runTransaction: async (work) => {

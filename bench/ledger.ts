@@ -1,0 +1,89 @@
+// Durable transfers per second through the HTTP API with 64 concurrent keep-alive clients,
+// beside two baselines measured in the same run: one transaction per request on the same store
+// (what group commit must beat) and a no-op Fastify route (the HTTP ceiling).
+//   npm run bench -- ledger [--seconds 10] [--postgres]
+
+import { fileURLToPath } from 'node:url';
+import { benchAdminKey, type LoadResult, load, row, startChild, stopChild } from './support.ts';
+
+const connections = 64;
+const server = fileURLToPath(new URL('./ledger-server.ts', import.meta.url));
+
+interface LedgerInfo {
+  url: string;
+  wallets: string[];
+  revenue: string;
+}
+
+async function measureTransfers(
+  mode: 'group' | 'single',
+  store: string,
+  seconds: number,
+): Promise<LoadResult> {
+  const { child, info } = await startChild<LedgerInfo>(server, [mode, store]);
+  try {
+    const run = `${mode}-${Date.now()}`;
+    return await load({
+      url: info.url,
+      connections,
+      durationSeconds: seconds,
+      headers: { authorization: `Bearer ${benchAdminKey}` },
+      request: (n) => ({
+        path: '/v1/transfers',
+        key: `${run}-${n}`,
+        body: JSON.stringify({
+          debit_account_id: info.wallets[n % info.wallets.length],
+          credit_account_id: info.revenue,
+          amount: String(1 + (n % 500)),
+          currency: 'USD',
+        }),
+      }),
+    });
+  } finally {
+    await stopChild(child);
+  }
+}
+
+async function measureNoop(seconds: number): Promise<LoadResult> {
+  const { child, info } = await startChild<{ url: string }>(server, ['noop']);
+  try {
+    const body = JSON.stringify({
+      debit_account_id: 'acc_x',
+      credit_account_id: 'acc_y',
+      amount: '1',
+      currency: 'USD',
+    });
+    return await load({
+      url: info.url,
+      connections,
+      durationSeconds: seconds,
+      request: () => ({ path: '/noop', body }),
+    });
+  } finally {
+    await stopChild(child);
+  }
+}
+
+export async function run(args: string[] = []): Promise<void> {
+  const secondsFlag = args.indexOf('--seconds');
+  const seconds = secondsFlag >= 0 ? Number(args[secondsFlag + 1]) : 10;
+  const stores = [
+    'sqlite',
+    ...(args.includes('--postgres') && process.env.DATABASE_URL ? ['postgres'] : []),
+  ];
+  process.stdout.write(
+    `ledger: ${connections} keep-alive clients, ${seconds} s per measurement, node ${process.version}\n`,
+  );
+  const ceiling = await measureNoop(seconds);
+  process.stdout.write(`${row('no-op Fastify route (HTTP ceiling)', ceiling)}\n`);
+  for (const store of stores) {
+    const single = await measureTransfers('single', store, seconds);
+    process.stdout.write(`${row(`${store}: one transaction per request (baseline)`, single)}\n`);
+    const group = await measureTransfers('group', store, seconds);
+    process.stdout.write(`${row(`${store}: group commit (Tollgate)`, group)}\n`);
+    process.stdout.write(
+      `  ${store}: group commit = ${(group.requestsPerSecond / single.requestsPerSecond).toFixed(2)}x the per-request baseline, ` +
+        `${(group.requestsPerSecond / ceiling.requestsPerSecond).toFixed(2)}x the HTTP ceiling, p99 ${group.p99Ms.toFixed(1)} ms\n`,
+    );
+  }
+}

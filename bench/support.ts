@@ -1,0 +1,104 @@
+// Shared by the benchmarks: start a server process, drive it with autocannon, report.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import autocannon, { type RequestParams } from 'autocannon';
+
+/** The admin key the benchmark servers register, so the load generator can authenticate. */
+export const benchAdminKey = 'tg_benchmark_admin_key_0123456789abcdef';
+
+export interface LoadResult {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly total: number;
+}
+
+export async function startChild<T>(
+  script: string,
+  args: string[],
+): Promise<{ child: ChildProcess; info: T }> {
+  // TOLLGATE_BENCH_NODE_ARGS adds flags to the server process, e.g. --cpu-prof for profiling.
+  const extra = process.env.TOLLGATE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: process.env,
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const info = await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 60_000);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(line) as T);
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return { child, info };
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || !child.pid) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(child.pid, 'SIGTERM');
+  const timer = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function load(options: {
+  url: string;
+  connections: number;
+  durationSeconds: number;
+  headers?: Record<string, string>;
+  /** Called for each request: returns the body and a unique idempotency key. */
+  request: (n: number) => { path: string; body: string; key?: string };
+}): Promise<LoadResult> {
+  let counter = 0;
+  const result = await autocannon({
+    url: options.url,
+    connections: options.connections,
+    duration: options.durationSeconds,
+    pipelining: 1,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (request: RequestParams) => {
+          counter += 1;
+          const next = options.request(counter);
+          return {
+            ...request,
+            path: next.path,
+            body: next.body,
+            headers: {
+              ...request.headers,
+              ...options.headers,
+              'content-type': 'application/json',
+              ...(next.key ? { 'idempotency-key': next.key } : {}),
+            },
+          };
+        },
+      },
+    ],
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    total: result.requests.total,
+  };
+}
+
+export function row(label: string, result: LoadResult, baseline?: LoadResult): string {
+  const ratio = baseline
+    ? `  ${(result.requestsPerSecond / baseline.requestsPerSecond).toFixed(2)}x`
+    : '';
+  return `${label.padEnd(44)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s  p50 ${result.p50Ms
+    .toFixed(1)
+    .padStart(
+      5,
+    )} ms  p99 ${result.p99Ms.toFixed(1).padStart(5)} ms  non-2xx ${result.non2xx}  errors ${result.errors}${ratio}`;
+}
