@@ -1,55 +1,69 @@
-// Group commit: the requests that arrive while one write transaction is running wait together
+// Group commit: the commands that arrive while one write transaction is running wait together
 // and go into the next transaction, so one durable commit (one fsync on SQLite) serves many
-// requests. Each request's promise settles only after the commit that holds it.
+// requests. Each command's promise settles only after the commit that holds it.
 
 import { LedgerBatch, type LedgerNeeds } from '../core/ledger/ledger-batch.ts';
 import type { TransferKeyRef } from '../core/ledger/ledger-store.ts';
 import type { Clock } from '../core/shared/clock.ts';
-import type { Committer, TxStores, WriteJob } from '../core/shared/write-job.ts';
+import type {
+  CommandItem,
+  CommandRegistry,
+  Committer,
+  PayloadOf,
+  ResultOf,
+  TxStores,
+} from '../core/shared/write-command.ts';
 
-/** Most requests one transaction takes: bounds a transaction's time and memory under load. */
+/** Most commands one transaction takes: bounds a transaction's time and memory under load. */
 export const groupCommitBatchMax = 512;
 
 export type RunTransaction = <T>(work: (stores: TxStores) => Promise<T>) => Promise<T>;
 
 interface Pending {
-  readonly job: WriteJob<unknown>;
+  readonly item: CommandItem;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
 
-export interface GroupCommitStats {
-  batches: number;
-  jobs: number;
-  isolatedRetries: number;
+export class UnknownCommandError extends Error {
+  override name = 'UnknownCommandError';
 }
 
-export class GroupCommitter implements Committer {
+export class GroupCommitter<C extends CommandRegistry> implements Committer<C> {
+  private readonly registry: C;
   private readonly runTransaction: RunTransaction;
-  private readonly clock: Clock;
+  private readonly clock: Clock | undefined;
   private readonly onBatch: ((size: number) => void) | undefined;
   private readonly batchSizeMax: number;
   private queue: Pending[] = [];
   private running = false;
   private scheduled = false;
-  readonly stats: GroupCommitStats = { batches: 0, jobs: 0, isolatedRetries: 0 };
 
   constructor(options: {
+    registry: C;
     runTransaction: RunTransaction;
-    clock: Clock;
+    /** Stamps submitted commands; commands enqueued with their own time need none. */
+    clock?: Clock;
     onBatch?: (size: number) => void;
     /** 1 turns group commit off: one transaction per request, the benchmarks' baseline. */
     batchSizeMax?: number;
   }) {
-    this.batchSizeMax = options.batchSizeMax ?? groupCommitBatchMax;
+    this.registry = options.registry;
     this.runTransaction = options.runTransaction;
     this.clock = options.clock;
     this.onBatch = options.onBatch;
+    this.batchSizeMax = options.batchSizeMax ?? groupCommitBatchMax;
   }
 
-  submit<T>(job: WriteJob<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ job, resolve: resolve as (value: unknown) => void, reject });
+  submit<K extends keyof C & string>(type: K, payload: PayloadOf<C[K]>): Promise<ResultOf<C[K]>> {
+    const nowMs = this.clock ? this.clock.nowMs() : 0;
+    return this.enqueue({ type, payload, nowMs }) as Promise<ResultOf<C[K]>>;
+  }
+
+  /** Queues a command that already carries its submission time. */
+  enqueue(item: CommandItem): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
       this.schedule();
     });
   }
@@ -87,31 +101,35 @@ export class GroupCommitter implements Committer {
   private async commit(batch: Pending[]): Promise<void> {
     let results: unknown[];
     try {
-      results = await this.runTransaction((stores) => this.runJobs(stores, batch));
+      results = await this.runTransaction((stores) => this.runCommands(stores, batch));
     } catch (error) {
       if (batch.length === 1) {
         batch[0]!.reject(error);
         return;
       }
-      // Something threw: a bug or an outage. Run each job alone so that only the jobs that
+      // Something threw: a bug or an outage. Run each command alone so that only the ones that
       // really fail see the error, and the others still commit.
-      this.stats.isolatedRetries += 1;
       for (const pending of batch) await this.commit([pending]);
       return;
     }
-    this.stats.batches += 1;
-    this.stats.jobs += batch.length;
     this.onBatch?.(batch.length);
     for (let i = 0; i < batch.length; i += 1) batch[i]!.resolve(results[i]);
   }
 
-  private async runJobs(stores: TxStores, batch: Pending[]): Promise<unknown[]> {
+  private async runCommands(stores: TxStores, batch: Pending[]): Promise<unknown[]> {
     const ledger = new LedgerBatch(stores.ledger);
-    const nowMs = this.clock.nowMs();
-    await ledger.load(mergeNeeds(batch.map((pending) => pending.job.needs)));
+    let nowMs = 0;
+    const needs: Array<LedgerNeeds | undefined> = [];
+    for (const { item } of batch) {
+      const handler = this.registry[item.type];
+      if (!handler) throw new UnknownCommandError(`no handler for command ${item.type}`);
+      nowMs = Math.max(nowMs, item.nowMs);
+      needs.push(handler.needs?.(item.payload));
+    }
+    await ledger.load(mergeNeeds(needs));
     const results: unknown[] = [];
-    for (const pending of batch) {
-      results.push(await pending.job.run({ stores, ledger, nowMs }));
+    for (const { item } of batch) {
+      results.push(await this.registry[item.type]!.run({ stores, ledger, nowMs }, item.payload));
     }
     await ledger.flush();
     return results;

@@ -6,14 +6,20 @@ import type { LedgerReadStore } from '../core/ledger/ledger-store.ts';
 import type { PrincipalReadStore } from '../core/principals/principal-store.ts';
 import type { AuditReadStore } from '../core/shared/audit.ts';
 import type { Clock } from '../core/shared/clock.ts';
-import type { GroupCommitter } from './group-commit.ts';
+import type { WriteCommitter } from '../core/write-commands.ts';
 import type { Database, Dialect } from './schema.ts';
+
+/** The committer a store offers: every write command, and a way to wait for them all. */
+export interface StoreCommitter extends WriteCommitter {
+  /** Resolves when everything submitted so far has committed or failed. */
+  drain(): Promise<void>;
+}
 
 export interface Store {
   readonly dialect: Dialect;
   /** A Kysely instance for reads (SQLite: a separate read connection). */
   readonly db: Kysely<Database>;
-  readonly committer: GroupCommitter;
+  readonly committer: StoreCommitter;
   readonly ledgerReads: LedgerReadStore;
   readonly principalReads: PrincipalReadStore;
   readonly auditReads: AuditReadStore;

@@ -4,14 +4,14 @@
 
 import type { Currency, Minor } from '../money/money.ts';
 import type { PrincipalReadStore } from '../principals/principal-store.ts';
-import type { AuditEvent } from '../shared/audit.ts';
 import type { Clock } from '../shared/clock.ts';
 import { newId } from '../shared/ids.ts';
 import { type Caller, canSeeOwner, systemCaller } from '../shared/principal.ts';
 import { ok, type Result, refuse } from '../shared/result.ts';
-import type { Committer } from '../shared/write-job.ts';
+import type { WriteCommitter } from '../write-commands.ts';
 import { type AccountRefusalCode, accountRefusals } from './codes.ts';
-import { needsOf, type TransferOutcome } from './ledger-batch.ts';
+import type { TransferOutcome } from './ledger-batch.ts';
+import type { AccountView } from './ledger-commands.ts';
 import type { HistoryEntry, LedgerReadStore, Page } from './ledger-store.ts';
 import { expirySweepBatchMax, pageSizeMax } from './limits.ts';
 import type { TransferRequest } from './requests.ts';
@@ -20,7 +20,6 @@ import {
   type AccountFlag,
   type AccountKind,
   type AccountStatus,
-  type Balance,
   balanceOf,
   type Transfer,
 } from './types.ts';
@@ -34,23 +33,20 @@ export interface CreateAccountInput {
   readonly creditLimitMinor: Minor;
 }
 
-export interface AccountView {
-  readonly account: Account;
-  readonly balance: Balance;
-}
+export type { AccountView };
 
 function accountRefusal(code: AccountRefusalCode) {
   return refuse(code, accountRefusals[code]);
 }
 
 export class Ledger {
-  private readonly committer: Committer;
+  private readonly committer: WriteCommitter;
   private readonly reads: LedgerReadStore;
   private readonly principals: PrincipalReadStore;
   private readonly clock: Clock;
 
   constructor(deps: {
-    committer: Committer;
+    committer: WriteCommitter;
     reads: LedgerReadStore;
     principals: PrincipalReadStore;
     clock: Clock;
@@ -86,14 +82,7 @@ export class Ledger {
       creditsPendingMinor: 0n,
       createdAtMs: this.clock.nowMs(),
     };
-    await this.committer.submit({
-      run: async ({ ledger, stores, nowMs }) => {
-        ledger.addAccount(account);
-        await stores.audit.insertAuditEvents([
-          audit(caller, nowMs, 'account.opened', account.id, { currency: account.currency }),
-        ]);
-      },
-    });
+    await this.committer.submit('ledger.openAccount', { caller, account });
     return ok({ account, balance: balanceOf(account) });
   }
 
@@ -103,47 +92,12 @@ export class Ledger {
     accountId: string,
     status: AccountStatus,
   ): Promise<Result<AccountView, AccountRefusalCode>> {
-    return this.committer.submit({
-      needs: { accountIds: [accountId], keys: [], holdIds: [] },
-      run: async ({ ledger, stores, nowMs }): Promise<Result<AccountView, AccountRefusalCode>> => {
-        const account = ledger.account(accountId);
-        if (!account || !canSeeOwner(caller, account.ownerId)) {
-          return accountRefusal('account_not_found');
-        }
-        if (account.status === status) return ok({ account, balance: balanceOf(account) });
-        if (account.status === 'closed') return accountRefusal('status_change_not_allowed');
-        if (status === 'closed') {
-          const empty =
-            account.debitsPostedMinor === account.creditsPostedMinor &&
-            account.debitsPendingMinor === 0n &&
-            account.creditsPendingMinor === 0n;
-          if (!empty) return accountRefusal('account_not_empty');
-        }
-        const changed: Account = { ...account, status };
-        ledger.replaceAccount(changed);
-        const action = {
-          open: 'account.unfrozen',
-          frozen: 'account.frozen',
-          closed: 'account.closed',
-        }[status];
-        await stores.audit.insertAuditEvents([audit(caller, nowMs, action, account.id, {})]);
-        return ok({ account: changed, balance: balanceOf(changed) });
-      },
-    });
+    return this.committer.submit('ledger.setAccountStatus', { caller, accountId, status });
   }
 
   /** Creates a transfer or hold, or posts, voids or expires a hold. Idempotent by key. */
   transfer(caller: Caller, request: TransferRequest): Promise<TransferOutcome> {
-    const needs = needsOf(caller.principal.id, request);
-    return this.committer.submit({
-      needs,
-      run: async ({ ledger, nowMs }) => {
-        // The committer loads every job's needs for the whole batch in one go; this load only
-        // runs when a job is retried alone.
-        if (!ledger.isLoaded(needs)) await ledger.load(needs);
-        return ledger.apply(caller, request, nowMs);
-      },
-    });
+    return this.committer.submit('ledger.transfer', { caller, request });
   }
 
   async getAccount(caller: Caller, id: string): Promise<Result<AccountView, 'account_not_found'>> {
@@ -235,22 +189,4 @@ export class Ledger {
 function clampLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isInteger(limit) || limit < 1) return 50;
   return Math.min(limit, pageSizeMax);
-}
-
-function audit(
-  caller: Caller,
-  nowMs: number,
-  action: string,
-  subjectId: string,
-  details: AuditEvent['details'],
-): AuditEvent {
-  return {
-    id: newId('aud'),
-    atMs: nowMs,
-    principalId: caller.principal.id,
-    action,
-    subjectType: 'account',
-    subjectId,
-    details,
-  };
 }

@@ -14,7 +14,7 @@ import {
   systemPrincipal,
 } from '../shared/principal.ts';
 import { ok, type Result, refuse } from '../shared/result.ts';
-import type { Committer } from '../shared/write-job.ts';
+import type { WriteCommitter } from '../write-commands.ts';
 import type { ApiKeyRecord, PrincipalReadStore } from './principal-store.ts';
 
 export const principalRefusals = {
@@ -58,12 +58,12 @@ export interface IssuedKey {
 }
 
 export class Principals {
-  private readonly committer: Committer;
+  private readonly committer: WriteCommitter;
   private readonly reads: PrincipalReadStore;
   private readonly clock: Clock;
   private readonly cache = new Map<string, { caller: Caller | null; untilMs: number }>();
 
-  constructor(deps: { committer: Committer; reads: PrincipalReadStore; clock: Clock }) {
+  constructor(deps: { committer: WriteCommitter; reads: PrincipalReadStore; clock: Clock }) {
     this.committer = deps.committer;
     this.reads = deps.reads;
     this.clock = deps.clock;
@@ -72,9 +72,7 @@ export class Principals {
   /** Makes sure the system principal exists: it owns the operator's own accounts. */
   async ensureSystemPrincipal(): Promise<void> {
     if (await this.reads.getPrincipal(systemPrincipal.id)) return;
-    await this.committer.submit({
-      run: async ({ stores }) => stores.principals.insertPrincipal(systemPrincipal),
-    });
+    await this.committer.submit('principals.create', { caller: null, principal: systemPrincipal });
   }
 
   async create(
@@ -102,22 +100,7 @@ export class Principals {
       status: 'active',
       createdAtMs: this.clock.nowMs(),
     };
-    await this.committer.submit({
-      run: async ({ stores, nowMs }) => {
-        await stores.principals.insertPrincipal(principal);
-        await stores.audit.insertAuditEvents([
-          {
-            id: newId('aud'),
-            atMs: nowMs,
-            principalId: caller.principal.id,
-            action: 'principal.created',
-            subjectType: 'principal',
-            subjectId: principal.id,
-            details: { kind: principal.kind },
-          },
-        ]);
-      },
-    });
+    await this.committer.submit('principals.create', { caller, principal });
     return ok(principal);
   }
 
@@ -170,22 +153,7 @@ export class Principals {
       createdAtMs: this.clock.nowMs(),
       revokedAtMs: null,
     };
-    await this.committer.submit({
-      run: async ({ stores, nowMs }) => {
-        await stores.principals.insertApiKey(record);
-        await stores.audit.insertAuditEvents([
-          {
-            id: newId('aud'),
-            atMs: nowMs,
-            principalId: caller.principal.id,
-            action: 'api_key.issued',
-            subjectType: 'principal',
-            subjectId: principal.id,
-            details: { keyId: record.id },
-          },
-        ]);
-      },
-    });
+    await this.committer.submit('principals.issueKey', { caller, record });
     return ok({ record, secret });
   }
 
@@ -193,9 +161,7 @@ export class Principals {
     if (caller.principal.kind !== 'operator') {
       return refuse('api_key_not_found', principalRefusals.api_key_not_found);
     }
-    await this.committer.submit({
-      run: async ({ stores, nowMs }) => stores.principals.revokeApiKey(keyId, nowMs),
-    });
+    await this.committer.submit('principals.revokeKey', { caller, keyId });
     this.cache.clear();
     return ok(null);
   }

@@ -6,7 +6,8 @@
 import { randomInt } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { TxStores } from '../../core/shared/write-job.ts';
+import type { TxStores } from '../../core/shared/write-command.ts';
+import { writeCommands } from '../../core/write-commands.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import {
   KyselyAuditStore,
@@ -83,6 +84,7 @@ export async function openPostgresStore(
   });
 
   const committer = new GroupCommitter({
+    registry: writeCommands,
     clock: options.clock,
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
     ...(options.batchSizeMax ? { batchSizeMax: options.batchSizeMax } : {}),

@@ -1,74 +1,133 @@
 // SQLite, the embedded default: WAL with synchronous=FULL (a commit is on disk before it is
-// acknowledged), one writer connection owned by the group committer, and a second connection
-// for reads, which WAL lets run while a write is in progress.
+// acknowledged). One writer connection lives on its own thread with the group committer, so
+// the fsync of each commit never blocks HTTP; this thread keeps a second connection for reads,
+// which WAL lets run while a write is in progress.
 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { TxStores } from '../../core/shared/write-job.ts';
-import { GroupCommitter } from '../group-commit.ts';
+import type { Clock } from '../../core/shared/clock.ts';
+import type { PayloadOf, ResultOf } from '../../core/shared/write-command.ts';
+import type { WriteCommands } from '../../core/write-commands.ts';
 import {
   KyselyAuditStore,
   KyselyLedgerReadStore,
   KyselyPrincipalReadStore,
-  KyselyPrincipalTxStore,
 } from '../kysely-stores.ts';
-import { migrateToLatest } from '../migrations.ts';
 import type { Database } from '../schema.ts';
-import type { Store, StoreOptions } from '../store.ts';
-import { SqliteLedgerTxStore } from './sqlite-ledger-tx-store.ts';
+import type { Store, StoreCommitter, StoreOptions } from '../store.ts';
+import { connectSqlite } from './sqlite-connection.ts';
+import type {
+  FromWriter,
+  SerializedError,
+  ToWriter,
+  WriterThreadData,
+} from './sqlite-writer-thread.ts';
 
-/** How long a writer waits for another process (the CLI, say) to release the write lock. */
-const busyTimeoutMs = 5000;
+/** An error raised on the writer thread, rebuilt on this one with its name, message and code. */
+export class WriterError extends Error {
+  readonly code: string | undefined;
+  constructor(serialized: SerializedError) {
+    super(serialized.message);
+    this.name = serialized.name;
+    this.code = serialized.code;
+  }
+}
 
-function connect(path: string): BetterSqlite3.Database {
-  const db = new BetterSqlite3(path);
-  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  // 64 MiB of page cache keeps the hot index pages of a busy ledger in memory.
-  db.pragma('cache_size = -65536');
-  db.defaultSafeIntegers(true);
-  return db;
+/** Sends commands to the writer thread, a turn of the event loop's worth per message. */
+class WriterThreadCommitter implements StoreCommitter {
+  private readonly worker: Worker;
+  private readonly clock: Clock;
+  private readonly onBatch: ((size: number) => void) | undefined;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: unknown) => void }
+  >();
+  private outbox: Array<{ id: number; type: string; payload: unknown; nowMs: number }> = [];
+  private nextId = 1;
+  private scheduled = false;
+  private broken: Error | null = null;
+
+  constructor(worker: Worker, clock: Clock, onBatch: ((size: number) => void) | undefined) {
+    this.worker = worker;
+    this.clock = clock;
+    this.onBatch = onBatch;
+  }
+
+  submit<K extends keyof WriteCommands & string>(
+    type: K,
+    payload: PayloadOf<WriteCommands[K]>,
+  ): Promise<ResultOf<WriteCommands[K]>> {
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise((resolve, reject) => {
+      const id = this.nextId;
+      this.nextId += 1;
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.outbox.push({ id, type, payload, nowMs: this.clock.nowMs() });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.send());
+      }
+    });
+  }
+
+  private send(): void {
+    this.scheduled = false;
+    const items = this.outbox;
+    this.outbox = [];
+    const message: ToWriter = { kind: 'commands', items };
+    this.worker.postMessage(message);
+  }
+
+  receive(message: FromWriter): void {
+    if (message.kind !== 'results') return;
+    for (const size of message.batchSizes) this.onBatch?.(size);
+    for (const item of message.items) {
+      const waiter = this.waiting.get(item.id);
+      if (!waiter) continue;
+      this.waiting.delete(item.id);
+      if (item.ok) waiter.resolve(item.value);
+      else waiter.reject(new WriterError(item.error));
+    }
+  }
+
+  /** The writer thread died: fail what is waiting and everything after. */
+  fail(error: Error): void {
+    this.broken = error;
+    for (const waiter of this.waiting.values()) waiter.reject(error);
+    this.waiting.clear();
+  }
+
+  async drain(): Promise<void> {
+    while (this.waiting.size > 0 || this.scheduled) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
 }
 
 export async function openSqliteStore(options: StoreOptions & { path: string }): Promise<Store> {
   mkdirSync(dirname(options.path), { recursive: true });
-  const writer = connect(options.path);
-  const writeDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) });
-  await migrateToLatest(writeDb as Kysely<unknown>, 'sqlite');
-  const reader = connect(options.path);
-  const readDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: reader }) });
-
-  const stores: TxStores = {
-    ledger: new SqliteLedgerTxStore(writer),
-    principals: new KyselyPrincipalTxStore(writeDb),
-    audit: new KyselyAuditStore(writeDb),
-  };
-  const begin = writer.prepare('BEGIN IMMEDIATE');
-  const commit = writer.prepare('COMMIT');
-  const rollback = writer.prepare('ROLLBACK');
-  const committer = new GroupCommitter({
-    clock: options.clock,
-    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
-    ...(options.batchSizeMax ? { batchSizeMax: options.batchSizeMax } : {}),
-    // BEGIN IMMEDIATE takes the write lock at once, so a second process writing the same file
-    // waits in busy_timeout instead of failing half-way with SQLITE_BUSY.
-    runTransaction: async (work) => {
-      begin.run();
-      try {
-        const result = await work(stores);
-        commit.run();
-        return result;
-      } catch (error) {
-        if (writer.inTransaction) rollback.run();
-        throw error;
-      }
-    },
+  const workerData: WriterThreadData = { path: options.path, batchSizeMax: options.batchSizeMax };
+  const worker = new Worker(new URL('./sqlite-writer-thread.mjs', import.meta.url), { workerData });
+  const committer = new WriterThreadCommitter(worker, options.clock, options.onBatch);
+  let closed = false;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', (message: FromWriter) => {
+      if (message.kind === 'ready') resolve();
+      else if (message.kind === 'failed') reject(new WriterError(message.error));
+    });
+    worker.once('error', reject);
+  });
+  worker.on('message', (message: FromWriter) => committer.receive(message));
+  worker.on('error', (error) => committer.fail(error));
+  void exited.then(() => {
+    if (!closed) committer.fail(new Error('the SQLite writer thread stopped'));
   });
 
+  const reader = connectSqlite(options.path);
+  const readDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: reader }) });
   return {
     dialect: 'sqlite',
     db: readDb,
@@ -79,8 +138,17 @@ export async function openSqliteStore(options: StoreOptions & { path: string }):
     description: `SQLite ${options.path}`,
     async close() {
       await committer.drain();
+      closed = true;
+      const done = new Promise<void>((resolve) => {
+        worker.on('message', (message: FromWriter) => {
+          if (message.kind === 'closed') resolve();
+        });
+      });
+      const message: ToWriter = { kind: 'close' };
+      worker.postMessage(message);
+      await Promise.race([done, exited]);
+      await exited;
       reader.close();
-      writer.close();
     },
   };
 }

@@ -1,0 +1,14 @@
+// Every write command Tollgate has, in one registry: the committer (in-process for PostgreSQL,
+// on the writer thread for SQLite) looks handlers up here by name.
+
+import { ledgerCommands } from './ledger/ledger-commands.ts';
+import { principalCommands } from './principals/principal-commands.ts';
+import type { Committer } from './shared/write-command.ts';
+
+export const writeCommands = {
+  ...ledgerCommands,
+  ...principalCommands,
+};
+
+export type WriteCommands = typeof writeCommands;
+export type WriteCommitter = Committer<WriteCommands>;

@@ -1,0 +1,61 @@
+// The SQLite writer: the one connection that writes, with the group committer that runs write
+// commands on it. It runs on its own thread (sqlite-writer-thread.ts), so the fsync at the end
+// of every commit never blocks the thread that serves HTTP.
+
+import { Kysely, SqliteDialect } from 'kysely';
+import type { TxStores } from '../../core/shared/write-command.ts';
+import { writeCommands } from '../../core/write-commands.ts';
+import { GroupCommitter } from '../group-commit.ts';
+import { KyselyAuditStore, KyselyPrincipalTxStore } from '../kysely-stores.ts';
+import { migrateToLatest } from '../migrations.ts';
+import type { Database } from '../schema.ts';
+import { connectSqlite } from './sqlite-connection.ts';
+import { SqliteLedgerTxStore } from './sqlite-ledger-tx-store.ts';
+
+export interface SqliteWriter {
+  readonly committer: GroupCommitter<typeof writeCommands>;
+  close(): Promise<void>;
+}
+
+export async function openSqliteWriter(options: {
+  path: string;
+  batchSizeMax?: number | undefined;
+  onBatch?: (size: number) => void;
+}): Promise<SqliteWriter> {
+  const writer = connectSqlite(options.path);
+  const writeDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) });
+  await migrateToLatest(writeDb as Kysely<unknown>, 'sqlite');
+  const stores: TxStores = {
+    ledger: new SqliteLedgerTxStore(writer),
+    principals: new KyselyPrincipalTxStore(writeDb),
+    audit: new KyselyAuditStore(writeDb),
+  };
+  const begin = writer.prepare('BEGIN IMMEDIATE');
+  const commit = writer.prepare('COMMIT');
+  const rollback = writer.prepare('ROLLBACK');
+  const committer = new GroupCommitter({
+    registry: writeCommands,
+    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+    ...(options.batchSizeMax ? { batchSizeMax: options.batchSizeMax } : {}),
+    // BEGIN IMMEDIATE takes the write lock at once, so a second process writing the same file
+    // waits in busy_timeout instead of failing half-way with SQLITE_BUSY.
+    runTransaction: async (work) => {
+      begin.run();
+      try {
+        const result = await work(stores);
+        commit.run();
+        return result;
+      } catch (error) {
+        if (writer.inTransaction) rollback.run();
+        throw error;
+      }
+    },
+  });
+  return {
+    committer,
+    async close() {
+      await committer.drain();
+      writer.close();
+    },
+  };
+}
