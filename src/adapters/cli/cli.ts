@@ -4,87 +4,31 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
-import type { EnvConfig } from '../../config.ts';
 import {
   accountFlagNames,
   accountKinds,
   accountStatuses,
   balanceOf,
 } from '../../core/ledger/types.ts';
-import { isCurrency, parseMinor } from '../../core/money/money.ts';
 import { principalKinds, systemCaller } from '../../core/shared/principal.ts';
 import { startServer } from '../../server.ts';
-import { createServices, type Services } from '../../services.ts';
-import { openStore } from '../../store/store.ts';
 import { accountJson, principalJson, transferJson } from '../http/views.ts';
+import {
+  amount,
+  type CliIo,
+  clock,
+  currency,
+  type DbFlags,
+  databaseOf,
+  dbOptions,
+  exitCodes,
+  print,
+  Refused,
+  UsageError,
+  withServices,
+} from './cli-support.ts';
 
-export interface CliIo {
-  readonly env: EnvConfig;
-  stdout(text: string): void;
-  stderr(text: string): void;
-  /** Resolves when the server should stop; defaults to SIGINT or SIGTERM. */
-  waitForStop?: () => Promise<void>;
-}
-
-export const exitCodes = { ok: 0, refused: 1, usage: 2 } as const;
-
-class UsageError extends Error {}
-class Refused extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-const clock = { nowMs: () => Date.now() };
-
-interface DbFlags {
-  db?: string;
-  databaseUrl?: string;
-}
-
-function dbOptions(command: Command) {
-  return command
-    .option('--db <file>', 'SQLite database file (env TOLLGATE_DB; default ./data/tollgate.db)')
-    .option('--database-url <url>', 'PostgreSQL URL, postgres://... (env DATABASE_URL)');
-}
-
-/** A flag beats the environment, and a database named on the command line beats both. */
-function databaseOf(flags: DbFlags, io: CliIo) {
-  if (flags.databaseUrl) return { databaseUrl: flags.databaseUrl, sqlitePath: undefined };
-  if (flags.db) return { databaseUrl: undefined, sqlitePath: flags.db };
-  return { databaseUrl: io.env.databaseUrl, sqlitePath: io.env.sqlitePath };
-}
-
-async function withServices<T>(
-  flags: DbFlags,
-  io: CliIo,
-  work: (services: Services) => Promise<T>,
-): Promise<T> {
-  const store = await openStore({ ...databaseOf(flags, io), clock });
-  try {
-    return await work(await createServices(store, clock));
-  } finally {
-    await store.close();
-  }
-}
-
-function amount(text: string): bigint {
-  const value = parseMinor(text);
-  if (value === undefined)
-    throw new UsageError(`not an amount in minor units: ${JSON.stringify(text)}`);
-  return value;
-}
-
-function currency(text: string) {
-  if (!isCurrency(text)) throw new UsageError(`unknown currency: ${JSON.stringify(text)}`);
-  return text;
-}
-
-function print(io: CliIo, json: boolean, value: unknown, human: string): void {
-  io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
-}
+export { type CliIo, exitCodes } from './cli-support.ts';
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('tollgate')
