@@ -16,6 +16,9 @@ import { openStore } from './store/store.ts';
 /** How often the server releases holds whose timeout has passed. */
 export const holdExpiryIntervalMs = 1000;
 
+/** How often the server looks for tariffs activated by another process sharing the database. */
+export const tariffRefreshIntervalMs = 5000;
+
 export const adminPrincipalId = 'op_admin';
 
 export interface ServerOptions {
@@ -63,6 +66,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   }, holdExpiryIntervalMs);
   expiry.unref();
+  const tariffRefresh = setInterval(() => {
+    services.rating.refresh().catch((error: unknown) => {
+      if (options.logger) options.logger.error({ err: error }, 'tariff refresh failed');
+    });
+  }, tariffRefreshIntervalMs);
+  tariffRefresh.unref();
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
@@ -75,6 +84,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     demoAdminKey,
     async stop() {
       clearInterval(expiry);
+      clearInterval(tariffRefresh);
       await app.close();
       await store.close();
     },

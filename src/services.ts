@@ -3,6 +3,7 @@
 
 import { Ledger } from './core/ledger/ledger.ts';
 import { Principals } from './core/principals/principals.ts';
+import { RatingService } from './core/rating/rating-service.ts';
 import type { Clock } from './core/shared/clock.ts';
 import type { Store } from './store/store.ts';
 
@@ -11,6 +12,7 @@ export interface Services {
   readonly clock: Clock;
   readonly ledger: Ledger;
   readonly principals: Principals;
+  readonly rating: RatingService;
 }
 
 export async function createServices(store: Store, clock: Clock): Promise<Services> {
@@ -26,5 +28,7 @@ export async function createServices(store: Store, clock: Clock): Promise<Servic
     principals: store.principalReads,
     clock,
   });
-  return { store, clock, ledger, principals };
+  const rating = new RatingService({ committer: store.committer, reads: store.ratingReads, clock });
+  await rating.refresh();
+  return { store, clock, ledger, principals, rating };
 }

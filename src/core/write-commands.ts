@@ -3,11 +3,13 @@
 
 import { ledgerCommands } from './ledger/ledger-commands.ts';
 import { principalCommands } from './principals/principal-commands.ts';
+import { ratingCommands } from './rating/rating-commands.ts';
 import type { Committer } from './shared/write-command.ts';
 
 export const writeCommands = {
   ...ledgerCommands,
   ...principalCommands,
+  ...ratingCommands,
 };
 
 export type WriteCommands = typeof writeCommands;

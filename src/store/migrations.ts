@@ -2,6 +2,7 @@
 // database that has migrations this code does not know is newer than the code and is refused.
 
 import { type CreateTableBuilder, type Kysely, type Migration, Migrator, sql } from 'kysely';
+import { v002Rating } from './migrations-002-rating.ts';
 import type { Dialect } from './schema.ts';
 
 type Builder = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
@@ -113,6 +114,7 @@ const v001Foundation: Builder = async (db, dialect) => {
 /** Every migration, in order. Append only: never edit one that has shipped. */
 export const migrationBuilders: ReadonlyArray<readonly [name: string, up: Builder]> = [
   ['001_foundation', v001Foundation],
+  ['002_rating', v002Rating],
 ];
 
 export class DatabaseNewerThanCodeError extends Error {

@@ -67,12 +67,69 @@ export interface AuditEventsTable {
   details: string;
 }
 
+export interface CarriersTable {
+  id: string;
+  name: string;
+  access_code: string | null;
+  created_at_ms: bigint;
+}
+
+export interface TariffVersionsTable {
+  id: string;
+  carrier_id: string;
+  currency: string;
+  time_zone: string;
+  rounding_mode: string;
+  period_policy: string;
+  effective_from_ms: bigint;
+  effective_to_ms: bigint | null;
+  /** importing (rows still arriving), active, or superseded by a later import. */
+  status: string;
+  destination_count: bigint;
+  route_count: bigint;
+  created_at_ms: bigint;
+}
+
+export interface TariffDestinationsTable {
+  version_id: string;
+  destination_index: bigint;
+  name: string;
+  /** The rate as encodeRate JSON: prices are decimal strings, exact at any precision. */
+  rate_json: string;
+}
+
+export interface TariffRoutesTable {
+  version_id: string;
+  prefix: string;
+  destination_index: bigint;
+}
+
+export interface RoutingPlansTable {
+  currency: string;
+  selection_json: string;
+  barred_prefixes_json: string;
+  updated_at_ms: bigint;
+}
+
+
+
+/** One PIN: its lookup hash (HMAC hex) and ciphertext, never the PIN itself. */
+
+
+
+
+
 export interface Database {
   principals: PrincipalsTable;
   api_keys: ApiKeysTable;
   accounts: AccountsTable;
   transfers: TransfersTable;
   audit_events: AuditEventsTable;
+  carriers: CarriersTable;
+  tariff_versions: TariffVersionsTable;
+  tariff_destinations: TariffDestinationsTable;
+  tariff_routes: TariffRoutesTable;
+  routing_plans: RoutingPlansTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

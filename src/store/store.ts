@@ -4,6 +4,7 @@
 import type { Kysely } from 'kysely';
 import type { LedgerReadStore } from '../core/ledger/ledger-store.ts';
 import type { PrincipalReadStore } from '../core/principals/principal-store.ts';
+import type { RatingReadStore } from '../core/rating/rating-store.ts';
 import type { AuditReadStore } from '../core/shared/audit.ts';
 import type { Clock } from '../core/shared/clock.ts';
 import type { WriteCommitter } from '../core/write-commands.ts';
@@ -23,6 +24,7 @@ export interface Store {
   readonly ledgerReads: LedgerReadStore;
   readonly principalReads: PrincipalReadStore;
   readonly auditReads: AuditReadStore;
+  readonly ratingReads: RatingReadStore;
   /** Where the data lives, for start-up messages; never contains a password. */
   readonly description: string;
   close(): Promise<void>;

@@ -11,6 +11,7 @@
 import type { LedgerBatch, LedgerNeeds } from '../ledger/ledger-batch.ts';
 import type { LedgerTxStore } from '../ledger/ledger-store.ts';
 import type { PrincipalTxStore } from '../principals/principal-store.ts';
+import type { RatingTxStore } from '../rating/rating-store.ts';
 import type { AuditTxStore } from './audit.ts';
 
 /** The stores a write transaction offers. Each domain adds its own. */
@@ -18,6 +19,7 @@ export interface TxStores {
   readonly ledger: LedgerTxStore;
   readonly principals: PrincipalTxStore;
   readonly audit: AuditTxStore;
+  readonly rating: RatingTxStore;
 }
 
 export interface WriteContext {

@@ -16,6 +16,7 @@ import {
   KyselyPrincipalTxStore,
 } from '../kysely-stores.ts';
 import { migrateToLatest } from '../migrations.ts';
+import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreOptions } from '../store.ts';
 import { PostgresLedgerTxStore } from './postgres-ledger-tx-store.ts';
@@ -96,6 +97,7 @@ export async function openPostgresStore(
               ledger: new PostgresLedgerTxStore(trx),
               principals: new KyselyPrincipalTxStore(trx),
               audit: new KyselyAuditStore(trx),
+              rating: new KyselyRatingStore(trx),
             };
             return work(stores);
           });
@@ -114,6 +116,7 @@ export async function openPostgresStore(
     ledgerReads: new KyselyLedgerReadStore(db),
     principalReads: new KyselyPrincipalReadStore(db),
     auditReads: new KyselyAuditStore(db),
+    ratingReads: new KyselyRatingStore(db),
     description: `PostgreSQL ${redactUrl(options.databaseUrl)}${schema ? ` (schema ${schema})` : ''}`,
     async close() {
       await committer.drain();

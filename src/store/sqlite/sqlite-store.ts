@@ -15,6 +15,7 @@ import {
   KyselyLedgerReadStore,
   KyselyPrincipalReadStore,
 } from '../kysely-stores.ts';
+import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreCommitter, StoreOptions } from '../store.ts';
 import { connectSqlite } from './sqlite-connection.ts';
@@ -135,6 +136,7 @@ export async function openSqliteStore(options: StoreOptions & { path: string }):
     ledgerReads: new KyselyLedgerReadStore(readDb),
     principalReads: new KyselyPrincipalReadStore(readDb),
     auditReads: new KyselyAuditStore(readDb),
+    ratingReads: new KyselyRatingStore(readDb),
     description: `SQLite ${options.path}`,
     async close() {
       await committer.drain();

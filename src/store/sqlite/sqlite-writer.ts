@@ -8,6 +8,7 @@ import { writeCommands } from '../../core/write-commands.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { KyselyAuditStore, KyselyPrincipalTxStore } from '../kysely-stores.ts';
 import { migrateToLatest } from '../migrations.ts';
+import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import { connectSqlite } from './sqlite-connection.ts';
 import { SqliteLedgerTxStore } from './sqlite-ledger-tx-store.ts';
@@ -29,6 +30,7 @@ export async function openSqliteWriter(options: {
     ledger: new SqliteLedgerTxStore(writer),
     principals: new KyselyPrincipalTxStore(writeDb),
     audit: new KyselyAuditStore(writeDb),
+    rating: new KyselyRatingStore(writeDb),
   };
   const begin = writer.prepare('BEGIN IMMEDIATE');
   const commit = writer.prepare('COMMIT');
