@@ -432,6 +432,53 @@ export async function run(): Promise<void> {
       `  allowance, ${label}: ${((allowanceMs * 1_000) / allowanceCalls).toFixed(2)} us per call (${perSecond(allowanceCalls, allowanceMs)}, ${granted > 0 ? 'granted' : 'none'})`,
     );
   }
+  await measureStoreImport(deck.text);
+}
+
+/**
+ * The whole import as `tollgate tariff import` runs it: parse and check every line, store the
+ * version in chunks on the SQLite writer thread, activate it, swap it into the catalog; then
+ * the rebuild a restarted server does from the stored rows.
+ */
+async function measureStoreImport(text: string): Promise<void> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { openStore } = await import('../src/store/store.ts');
+  const { createServices } = await import('../src/services.ts');
+  const { systemCaller } = await import('../src/core/shared/principal.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-rating-bench-'));
+  const clock = { nowMs: () => Date.now() };
+  try {
+    const sqlitePath = join(dir, 'rating.db');
+    const store = await openStore({ sqlitePath, clock });
+    const services = await createServices(store, clock);
+    await services.rating.createCarrier(systemCaller, { id: 'bench', name: 'Bench' });
+    const startNs = process.hrtime.bigint();
+    const imported = await services.rating.importTariff(systemCaller, {
+      carrierId: 'bench',
+      format: 'tollgate',
+      files: { tariff: text },
+    });
+    const importMs = elapsedMs(startNs);
+    if (!imported.ok) throw new Error(`store import failed: ${imported.message}`);
+    console.log(
+      `  full import into SQLite (parse, check, store ${imported.value.routeCount.toLocaleString('en-US')} routes, activate, swap in): ${importMs.toFixed(0)} ms`,
+    );
+    await store.close();
+    const reopenNs = process.hrtime.bigint();
+    const again = await openStore({ sqlitePath, clock });
+    const restarted = await createServices(again, clock);
+    const reloadMs = elapsedMs(reopenNs);
+    const loadedPrefixes =
+      restarted.rating.registry.current().tariffAt('bench', Date.now())?.prefixCount ?? 0;
+    console.log(
+      `  restart: open the store and rebuild the catalog from stored rows: ${reloadMs.toFixed(0)} ms (${loadedPrefixes.toLocaleString('en-US')} prefixes)`,
+    );
+    await again.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

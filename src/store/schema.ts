@@ -111,13 +111,7 @@ export interface RoutingPlansTable {
   updated_at_ms: bigint;
 }
 
-
-
 /** One PIN: its lookup hash (HMAC hex) and ciphertext, never the PIN itself. */
-
-
-
-
 
 export interface Database {
   principals: PrincipalsTable;

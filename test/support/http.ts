@@ -10,7 +10,7 @@ export interface ApiEnv {
   readonly app: App;
   readonly adminKey: string;
   call(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     url: string,
     options?: {
       key?: string | null;

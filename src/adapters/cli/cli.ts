@@ -27,6 +27,7 @@ import {
   UsageError,
   withServices,
 } from './cli-support.ts';
+import { registerRatingCommands } from './rating-commands.ts';
 
 export { type CliIo, exitCodes } from './cli-support.ts';
 
@@ -297,6 +298,7 @@ export function buildProgram(io: CliIo): Command {
       io.stdout(`${result.value.secret}\n`);
     });
   });
+  registerRatingCommands(program, io);
   return program;
 }
 

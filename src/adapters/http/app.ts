@@ -20,6 +20,7 @@ import { type ErrorCode, errorBody, HttpRefusal, httpStatusOf } from './errors.t
 import { createMetrics, type Metrics } from './metrics.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { principalRoutes } from './routes/principals.ts';
+import { ratingRoutes } from './routes/rating.ts';
 import { systemRoutes } from './routes/system.ts';
 import { transferRoutes } from './routes/transfers.ts';
 
@@ -116,14 +117,20 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(accountRoutes, { services: options.services });
   await app.register(transferRoutes, { services: options.services });
   await app.register(principalRoutes, { services: options.services });
+  await app.register(ratingRoutes, { services: options.services });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
     app.swagger(),
   );
   return app as unknown as App;
 }
 
-export function sendError(reply: FastifyReply, code: ErrorCode, message?: string) {
-  return reply.status(httpStatusOf[code]).send(errorBody(code, message));
+export function sendError(
+  reply: FastifyReply,
+  code: ErrorCode,
+  message?: string,
+  details?: readonly unknown[],
+) {
+  return reply.status(httpStatusOf[code]).send(errorBody(code, message, details));
 }
 
 function classify(error: FastifyError): { code: ErrorCode; message?: string } {

@@ -4,6 +4,7 @@
 
 import { accountRefusals, ledgerRefusals } from '../../core/ledger/codes.ts';
 import { principalRefusals } from '../../core/principals/principals.ts';
+import { ratingRefusals } from '../../core/rating/rating-commands.ts';
 
 /** Codes that only the HTTP layer produces, with their meaning. */
 export const httpRefusals = {
@@ -32,6 +33,7 @@ export const allRefusals = {
   ...ledgerRefusals,
   ...accountRefusals,
   ...principalRefusals,
+  ...ratingRefusals,
 };
 export type ErrorCode = keyof typeof allRefusals;
 
@@ -75,13 +77,28 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   post_exceeds_hold: 422,
   parent_not_allowed: 422,
   scope_not_allowed: 422,
+  carrier_not_found: 422,
+  carrier_exists: 409,
+  access_code_taken: 409,
+  tariff_not_found: 404,
+  tariff_invalid: 422,
+  price_malformed: 422,
+  price_too_precise: 422,
+  price_too_large: 422,
+  rate_malformed: 422,
+  number_malformed: 400,
+  no_route: 422,
+  destination_not_allowed: 422,
+  routing_plan_missing: 422,
   internal_error: 500,
   service_unavailable: 503,
 };
 
-/** The body of every error response. */
-export function errorBody(code: ErrorCode, message?: string) {
-  return { error: { code, message: message ?? allRefusals[code] } };
+/** The body of every error response; `details` lists per-item problems (a tariff's lines). */
+export function errorBody(code: ErrorCode, message?: string, details?: readonly unknown[]) {
+  return {
+    error: { code, message: message ?? allRefusals[code], ...(details ? { details } : {}) },
+  };
 }
 
 /** Thrown inside a handler to answer with an error; caught by the app's error handler. */

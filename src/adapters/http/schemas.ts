@@ -35,7 +35,11 @@ export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0
 const Timestamp = Type.String({ format: 'date-time' });
 
 export const ErrorResponse = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() }),
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(Type.Array(Type.Unknown())),
+  }),
 });
 
 export const IdempotencyHeaders = Type.Object({

@@ -27,7 +27,7 @@ import { type Route, type RoutingPlan, selectRoute } from './select-route.ts';
 import type { TariffData, TariffVersion } from './tariff.ts';
 import { buildTariffIndex, type TariffIndex, TariffIndexBuilder } from './tariff-index.ts';
 import { TariffCatalog, TariffRegistry } from './tariff-registry.ts';
-import { loadTollgateCsv } from './tollgate-csv.ts';
+import { exportTollgateCsv, loadTollgateCsv } from './tollgate-csv.ts';
 
 export const tariffFormats = ['tollgate', 'cgrates', 'a2billing'] as const;
 export type TariffFormat = (typeof tariffFormats)[number];
@@ -340,6 +340,13 @@ export class RatingService {
   async getTariff(id: string): Promise<Result<TariffVersionRecord, 'tariff_not_found'>> {
     const record = await this.reads.getTariffVersion(id);
     return record ? ok(record) : ratingRefusal('tariff_not_found');
+  }
+
+  /** A stored version as Tollgate CSV, whatever format it was imported from. */
+  async exportTariff(id: string): Promise<Result<string, 'tariff_not_found'>> {
+    const record = await this.reads.getTariffVersion(id);
+    if (!record || record.status === 'importing') return ratingRefusal('tariff_not_found');
+    return ok(exportTollgateCsv(await this.loadIndex(record)));
   }
 
   listDestinations(versionId: string, query: { afterIndex?: number | undefined; limit: number }) {

@@ -16,16 +16,26 @@ export const scopes = [
   'accounts:write',
   'transfers:write',
   'holds:write',
+  'rating:read',
+  'rating:write',
 ] as const;
 export type Scope = (typeof scopes)[number];
 
 /** The scopes a new key of each kind gets unless the operator narrows them. */
 export const defaultScopes: Record<PrincipalKind, readonly Scope[]> = {
-  operator: ['admin', 'accounts:read', 'accounts:write', 'transfers:write', 'holds:write'],
+  operator: [
+    'admin',
+    'accounts:read',
+    'accounts:write',
+    'transfers:write',
+    'holds:write',
+    'rating:read',
+    'rating:write',
+  ],
   distributor: ['accounts:read', 'transfers:write'],
   retailer: ['accounts:read', 'transfers:write'],
   terminal: ['accounts:read'],
-  switch: ['accounts:read', 'holds:write'],
+  switch: ['accounts:read', 'holds:write', 'rating:read'],
   provider: ['accounts:read'],
 };
 
