@@ -1,7 +1,7 @@
 // Store implementations written once in Kysely and shared by SQLite and PostgreSQL: every read,
 // and the writes that are not on the hot path (principals, keys, audit events).
 
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { HistoryEntry, LedgerReadStore } from '../core/ledger/ledger-store.ts';
 import type { Currency } from '../core/money/money.ts';
 import type {
@@ -20,6 +20,7 @@ import {
   big,
   principalFromRow,
   principalToRow,
+  type TransferRow,
   transferFromRow,
 } from './rows.ts';
 import type { Database } from './schema.ts';
@@ -59,40 +60,31 @@ export class KyselyLedgerReadStore implements LedgerReadStore {
     return row ? transferFromRow(row) : null;
   }
 
-  async accountHistory(query: {
-    accountId: string;
-    beforeSeq?: bigint | undefined;
-    limit: number;
-  }) {
-    // Two index range scans merged, rather than one OR that neither index serves.
-    const side = (column: 'debit_account_id' | 'credit_account_id') => {
-      let q = this.db
-        .selectFrom('transfers')
-        .selectAll()
-        .where(column, '=', query.accountId)
-        .orderBy('seq', 'desc')
-        .limit(query.limit);
-      if (query.beforeSeq !== undefined) q = q.where('seq', '<', query.beforeSeq);
-      return q.execute();
-    };
-    const [debits, credits] = await Promise.all([
-      side('debit_account_id'),
-      side('credit_account_id'),
-    ]);
-    const entries: Array<HistoryEntry & { seq: bigint }> = [
-      ...debits.map((row) => ({
-        transfer: transferFromRow(row),
-        side: 'debit' as const,
-        seq: big(row.seq),
-      })),
-      ...credits.map((row) => ({
-        transfer: transferFromRow(row),
-        side: 'credit' as const,
-        seq: big(row.seq),
-      })),
-    ];
-    entries.sort((a, b) => (a.seq < b.seq ? 1 : a.seq > b.seq ? -1 : 0));
-    return { entries: entries.slice(0, query.limit) };
+  async accountHistory(query: { accountId: string; startId?: string | undefined; limit: number }) {
+    const { accountId } = query;
+    const start = query.startId ?? null;
+    // Walk the account's chain: each transfer names the previous one on the account's side.
+    // One recursive query on both dialects; it stops after limit + 1 links.
+    const result = await sql<TransferRow & { depth: number | bigint }>`
+      with recursive chain(id, depth) as (
+        select t.id, 1 from transfers t
+        where t.id = coalesce(${start}, (select last_transfer_id from accounts where id = ${accountId}))
+          and (t.debit_account_id = ${accountId} or t.credit_account_id = ${accountId})
+        union all
+        select case when t.debit_account_id = ${accountId} then t.debit_prev_id else t.credit_prev_id end,
+          c.depth + 1
+        from chain c join transfers t on t.id = c.id
+        where c.depth <= cast(${query.limit} as integer)
+      )
+      select t.*, c.depth from chain c join transfers t on t.id = c.id order by c.depth`.execute(
+      this.db,
+    );
+    const rows = result.rows;
+    const entries: HistoryEntry[] = rows.slice(0, query.limit).map((row) => ({
+      transfer: transferFromRow(row),
+      side: row.debit_account_id === accountId ? ('debit' as const) : ('credit' as const),
+    }));
+    return { entries, nextId: rows.length > query.limit ? rows[query.limit]!.id : null };
   }
 
   async findDueHolds(nowMs: number, limit: number) {

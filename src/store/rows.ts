@@ -45,6 +45,7 @@ export function accountFromRow(row: AccountsTable): Account {
     creditsPostedMinor: big(row.credits_posted_minor),
     debitsPendingMinor: big(row.debits_pending_minor),
     creditsPendingMinor: big(row.credits_pending_minor),
+    lastTransferId: row.last_transfer_id,
     createdAtMs: ms(row.created_at_ms),
   };
 }
@@ -63,6 +64,7 @@ export function accountToRow(account: Account): AccountsTable {
     credits_posted_minor: account.creditsPostedMinor,
     debits_pending_minor: account.debitsPendingMinor,
     credits_pending_minor: account.creditsPendingMinor,
+    last_transfer_id: account.lastTransferId,
     created_at_ms: BigInt(account.createdAtMs),
   };
 }
@@ -85,6 +87,8 @@ export function transferFromRow(row: TransferRow): Transfer {
     holdStatus: row.hold_status as HoldStatus | null,
     code: row.code,
     memo: row.memo,
+    debitPrevId: row.debit_prev_id,
+    creditPrevId: row.credit_prev_id,
     createdAtMs: ms(row.created_at_ms),
   };
 }
@@ -105,6 +109,8 @@ export function transferToRow(transfer: Transfer): Omit<TransfersTable, 'seq'> {
     hold_status: transfer.holdStatus,
     code: transfer.code,
     memo: transfer.memo,
+    debit_prev_id: transfer.debitPrevId,
+    credit_prev_id: transfer.creditPrevId,
     created_at_ms: BigInt(transfer.createdAtMs),
   };
 }

@@ -34,6 +34,7 @@ export interface AccountsTable {
   credits_posted_minor: bigint;
   debits_pending_minor: bigint;
   credits_pending_minor: bigint;
+  last_transfer_id: string | null;
   created_at_ms: bigint;
 }
 
@@ -53,6 +54,8 @@ export interface TransfersTable {
   hold_status: string | null;
   code: string | null;
   memo: string | null;
+  debit_prev_id: string | null;
+  credit_prev_id: string | null;
   created_at_ms: bigint;
 }
 

@@ -151,7 +151,37 @@ async function simulate(env: Opened, seed: number): Promise<{ applied: number; r
     .executeTakeFirstOrThrow();
   // Every stored transfer is a funding transfer, one applied key, or a server expiry.
   expect(Number(stored.n)).toBe(accounts.length - 2 + appliedByKey.size + Number(expireCount.n));
+  await checkHistoryChains(
+    env,
+    accounts.map((a) => a.id),
+  );
   return { applied: appliedByKey.size, refused };
+}
+
+/** Every account's history chain reaches every transfer that touches it, newest first. */
+async function checkHistoryChains(env: Opened, accountIds: readonly string[]): Promise<void> {
+  for (const accountId of accountIds) {
+    const direct = await env.store.db
+      .selectFrom('transfers')
+      .select('id')
+      .where((eb) =>
+        eb.or([eb('debit_account_id', '=', accountId), eb('credit_account_id', '=', accountId)]),
+      )
+      .execute();
+    const walked: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 1000; page += 1) {
+      const history = await env.ledger.history(operator, accountId, { cursor, limit: 500 });
+      if (!history.ok) throw new Error(history.code);
+      walked.push(...history.value.items.map((item) => item.transfer.id));
+      if (!history.value.nextCursor) break;
+      cursor = history.value.nextCursor;
+    }
+    expect(new Set(walked).size, `${accountId} history has duplicates`).toBe(walked.length);
+    expect([...walked].sort(), `${accountId} history chain`).toEqual(
+      direct.map((row) => row.id).sort(),
+    );
+  }
 }
 
 async function checkInvariants(env: Opened): Promise<void> {

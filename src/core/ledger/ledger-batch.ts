@@ -250,13 +250,16 @@ export class LedgerBatch {
         return refusal('timeout_out_of_range');
       }
       timeoutAtMs = nowMs + seconds * 1000;
-      this.moveBalances(debit, credit, { pendingMinor: amountMinor, postedMinor: 0n });
-    } else {
-      this.moveBalances(debit, credit, { pendingMinor: 0n, postedMinor: amountMinor });
     }
+    const id = newId(request.kind === 'hold' ? 'hld' : 'trf', nowMs);
+    this.moveBalances(debit, credit, {
+      pendingMinor: request.kind === 'hold' ? amountMinor : 0n,
+      postedMinor: request.kind === 'hold' ? 0n : amountMinor,
+      transferId: id,
+    });
     const transfer: Transfer = {
       ...base,
-      id: newId(request.kind === 'hold' ? 'hld' : 'trf', nowMs),
+      id,
       kind: request.kind,
       debitAccountId: debit.id,
       creditAccountId: credit.id,
@@ -267,6 +270,8 @@ export class LedgerBatch {
       holdStatus: request.kind === 'hold' ? 'pending' : null,
       code: request.code ?? null,
       memo: request.memo ?? null,
+      debitPrevId: debit.lastTransferId,
+      creditPrevId: credit.lastTransferId,
       createdAtMs: nowMs,
     };
     if (transfer.kind === 'hold') {
@@ -315,7 +320,12 @@ export class LedgerBatch {
     const debit = this.account(hold.debitAccountId);
     const credit = this.account(hold.creditAccountId);
     assert(debit !== null && credit !== null, 'a hold names existing accounts');
-    this.moveBalances(debit, credit, { pendingMinor: -hold.amountMinor, postedMinor });
+    const id = newId('trf', nowMs);
+    this.moveBalances(debit, credit, {
+      pendingMinor: -hold.amountMinor,
+      postedMinor,
+      transferId: id,
+    });
     const holdStatus = ({ post: 'posted', void: 'voided', expire: 'expired' } as const)[
       request.kind
     ];
@@ -324,7 +334,7 @@ export class LedgerBatch {
     const kind: TransferKind = request.kind;
     const transfer: Transfer = {
       ...base,
-      id: newId('trf', nowMs),
+      id,
       kind,
       debitAccountId: hold.debitAccountId,
       creditAccountId: hold.creditAccountId,
@@ -335,6 +345,8 @@ export class LedgerBatch {
       holdStatus: null,
       code: hold.code,
       memo: null,
+      debitPrevId: debit.lastTransferId,
+      creditPrevId: credit.lastTransferId,
       createdAtMs: nowMs,
     };
     return { ok: true, transfer, replayed: false };
@@ -343,17 +355,19 @@ export class LedgerBatch {
   private moveBalances(
     debit: Account,
     credit: Account,
-    delta: { pendingMinor: Minor; postedMinor: Minor },
+    delta: { pendingMinor: Minor; postedMinor: Minor; transferId: string },
   ): void {
     this.replaceAccount({
       ...debit,
       debitsPendingMinor: debit.debitsPendingMinor + delta.pendingMinor,
       debitsPostedMinor: debit.debitsPostedMinor + delta.postedMinor,
+      lastTransferId: delta.transferId,
     });
     this.replaceAccount({
       ...credit,
       creditsPendingMinor: credit.creditsPendingMinor + delta.pendingMinor,
       creditsPostedMinor: credit.creditsPostedMinor + delta.postedMinor,
+      lastTransferId: delta.transferId,
     });
   }
 

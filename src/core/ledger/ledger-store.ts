@@ -44,12 +44,15 @@ export interface LedgerReadStore {
     limit: number;
   }): Promise<Account[]>;
   getTransfer(id: string): Promise<Transfer | null>;
-  /** Transfers touching the account, newest first, before the given sequence number. */
+  /**
+   * Transfers touching the account, newest first, walking its history chain from `startId`
+   * (a transfer of this account) or from the newest. `nextId` continues the walk.
+   */
   accountHistory(query: {
     accountId: string;
-    beforeSeq?: bigint | undefined;
+    startId?: string | undefined;
     limit: number;
-  }): Promise<{ entries: Array<HistoryEntry & { seq: bigint }> }>;
+  }): Promise<{ entries: HistoryEntry[]; nextId: string | null }>;
   /** Pending holds whose timeout is at or before `nowMs`, oldest first. */
   findDueHolds(nowMs: number, limit: number): Promise<string[]>;
   /** Per currency: sums of every account's balances, for conservation checks and reports. */

@@ -80,6 +80,7 @@ export class Ledger {
       creditsPostedMinor: 0n,
       debitsPendingMinor: 0n,
       creditsPendingMinor: 0n,
+      lastTransferId: null,
       createdAtMs: this.clock.nowMs(),
     };
     await this.committer.submit('ledger.openAccount', { caller, account });
@@ -146,18 +147,16 @@ export class Ledger {
   ): Promise<Result<Page<HistoryEntry>, 'account_not_found' | 'cursor_invalid'>> {
     const found = await this.getAccount(caller, accountId);
     if (!found.ok) return found;
-    let beforeSeq: bigint | undefined;
-    if (query.cursor !== undefined) {
-      if (!/^[0-9]{1,19}$/.test(query.cursor)) {
-        return refuse('cursor_invalid', 'The cursor is not one this server handed out.');
-      }
-      beforeSeq = BigInt(query.cursor);
+    if (query.cursor !== undefined && !/^(trf|hld)_[0-9a-z]{20}$/.test(query.cursor)) {
+      return refuse('cursor_invalid', 'The cursor is not one this server handed out.');
     }
     const limit = clampLimit(query.limit);
-    const { entries } = await this.reads.accountHistory({ accountId, beforeSeq, limit: limit + 1 });
-    const items = entries.slice(0, limit);
-    const nextCursor = entries.length > limit ? String(items.at(-1)!.seq) : null;
-    return ok({ items: items.map(({ transfer, side }) => ({ transfer, side })), nextCursor });
+    const { entries, nextId } = await this.reads.accountHistory({
+      accountId,
+      startId: query.cursor,
+      limit,
+    });
+    return ok({ items: entries, nextCursor: nextId });
   }
 
   /**

@@ -32,6 +32,12 @@ export interface Account {
   readonly creditsPostedMinor: Minor;
   readonly debitsPendingMinor: Minor;
   readonly creditsPendingMinor: Minor;
+  /**
+   * The newest transfer touching this account: the head of its history chain. Each transfer
+   * points back to the previous one on each side, so an account's history is read by walking
+   * the chain instead of through a secondary index that every commit would have to update.
+   */
+  readonly lastTransferId: string | null;
   readonly createdAtMs: number;
 }
 
@@ -65,6 +71,10 @@ export interface Transfer {
   readonly holdStatus: HoldStatus | null;
   readonly code: string | null;
   readonly memo: string | null;
+  /** The previous transfer of the debit account's history chain (null for its first). */
+  readonly debitPrevId: string | null;
+  /** The previous transfer of the credit account's history chain. */
+  readonly creditPrevId: string | null;
   readonly createdAtMs: number;
 }
 

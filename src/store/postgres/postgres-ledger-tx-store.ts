@@ -60,22 +60,23 @@ export class PostgresLedgerTxStore implements LedgerTxStore {
     const rows = accounts.map(accountToRow);
     await sql`
       insert into accounts (id, owner_id, name, currency, kind, flags, credit_limit_minor, status,
-        debits_posted_minor, credits_posted_minor, debits_pending_minor, credits_pending_minor, created_at_ms)
+        debits_posted_minor, credits_posted_minor, debits_pending_minor, credits_pending_minor,
+        last_transfer_id, created_at_ms)
       select * from unnest(${column(rows, 'id')}::text[], ${column(rows, 'owner_id')}::text[],
         ${column(rows, 'name')}::text[], ${column(rows, 'currency')}::text[], ${column(rows, 'kind')}::text[],
         ${column(rows, 'flags')}::bigint[], ${column(rows, 'credit_limit_minor')}::bigint[],
         ${column(rows, 'status')}::text[], ${column(rows, 'debits_posted_minor')}::bigint[],
         ${column(rows, 'credits_posted_minor')}::bigint[], ${column(rows, 'debits_pending_minor')}::bigint[],
-        ${column(rows, 'credits_pending_minor')}::bigint[], ${column(rows, 'created_at_ms')}::bigint[])`.execute(
-      this.trx,
-    );
+        ${column(rows, 'credits_pending_minor')}::bigint[], ${column(rows, 'last_transfer_id')}::text[],
+        ${column(rows, 'created_at_ms')}::bigint[])`.execute(this.trx);
   }
 
   async insertTransfers(transfers: readonly Transfer[]): Promise<void> {
     const rows = transfers.map(transferToRow);
     await sql`
       insert into transfers (id, principal_id, idempotency_key, fingerprint, kind, debit_account_id,
-        credit_account_id, amount_minor, currency, hold_id, timeout_at_ms, hold_status, code, memo, created_at_ms)
+        credit_account_id, amount_minor, currency, hold_id, timeout_at_ms, hold_status, code, memo,
+        debit_prev_id, credit_prev_id, created_at_ms)
       select * from unnest(${column(rows, 'id')}::text[], ${column(rows, 'principal_id')}::text[],
         ${column(rows, 'idempotency_key')}::text[], ${column(rows, 'fingerprint')}::text[],
         ${column(rows, 'kind')}::text[], ${column(rows, 'debit_account_id')}::text[],
@@ -83,6 +84,7 @@ export class PostgresLedgerTxStore implements LedgerTxStore {
         ${column(rows, 'currency')}::text[], ${column(rows, 'hold_id')}::text[],
         ${column(rows, 'timeout_at_ms')}::bigint[], ${column(rows, 'hold_status')}::text[],
         ${column(rows, 'code')}::text[], ${column(rows, 'memo')}::text[],
+        ${column(rows, 'debit_prev_id')}::text[], ${column(rows, 'credit_prev_id')}::text[],
         ${column(rows, 'created_at_ms')}::bigint[])`.execute(this.trx);
   }
 
@@ -90,11 +92,12 @@ export class PostgresLedgerTxStore implements LedgerTxStore {
     const rows = accounts.map(accountToRow);
     await sql`
       update accounts a set status = v.status, debits_posted_minor = v.dp, credits_posted_minor = v.cp,
-        debits_pending_minor = v.dpe, credits_pending_minor = v.cpe
+        debits_pending_minor = v.dpe, credits_pending_minor = v.cpe, last_transfer_id = v.last_id
       from unnest(${column(rows, 'id')}::text[], ${column(rows, 'status')}::text[],
         ${column(rows, 'debits_posted_minor')}::bigint[], ${column(rows, 'credits_posted_minor')}::bigint[],
-        ${column(rows, 'debits_pending_minor')}::bigint[], ${column(rows, 'credits_pending_minor')}::bigint[])
-        as v(id, status, dp, cp, dpe, cpe)
+        ${column(rows, 'debits_pending_minor')}::bigint[], ${column(rows, 'credits_pending_minor')}::bigint[],
+        ${column(rows, 'last_transfer_id')}::text[])
+        as v(id, status, dp, cp, dpe, cpe, last_id)
       where a.id = v.id`.execute(this.trx);
   }
 

@@ -10,10 +10,11 @@ import type { AccountsTable } from '../schema.ts';
 
 const accountColumns =
   'id, owner_id, name, currency, kind, flags, credit_limit_minor, status, debits_posted_minor, ' +
-  'credits_posted_minor, debits_pending_minor, credits_pending_minor, created_at_ms';
+  'credits_posted_minor, debits_pending_minor, credits_pending_minor, last_transfer_id, created_at_ms';
 const transferColumns =
   'id, principal_id, idempotency_key, fingerprint, kind, debit_account_id, credit_account_id, ' +
-  'amount_minor, currency, hold_id, timeout_at_ms, hold_status, code, memo, created_at_ms';
+  'amount_minor, currency, hold_id, timeout_at_ms, hold_status, code, memo, debit_prev_id, ' +
+  'credit_prev_id, created_at_ms';
 
 function placeholders(columns: string): string {
   return columns
@@ -46,7 +47,8 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
     this.updateAccount = db.prepare(
       'update accounts set status = @status, debits_posted_minor = @debits_posted_minor, ' +
         'credits_posted_minor = @credits_posted_minor, debits_pending_minor = @debits_pending_minor, ' +
-        'credits_pending_minor = @credits_pending_minor where id = @id',
+        'credits_pending_minor = @credits_pending_minor, last_transfer_id = @last_transfer_id ' +
+        'where id = @id',
     );
     this.updateHold = db.prepare('update transfers set hold_status = ? where id = ?');
   }
@@ -100,6 +102,8 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
         t.holdStatus,
         t.code,
         t.memo,
+        t.debitPrevId,
+        t.creditPrevId,
         BigInt(t.createdAtMs),
       );
     }
@@ -115,6 +119,7 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
         credits_posted_minor: row.credits_posted_minor,
         debits_pending_minor: row.debits_pending_minor,
         credits_pending_minor: row.credits_pending_minor,
+        last_transfer_id: row.last_transfer_id,
       });
     }
   }

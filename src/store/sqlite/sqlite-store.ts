@@ -18,6 +18,7 @@ import {
 import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreCommitter, StoreOptions } from '../store.ts';
+import type { CheckpointerData } from './sqlite-checkpointer-thread.ts';
 import { connectSqlite } from './sqlite-connection.ts';
 import type {
   FromWriter,
@@ -25,6 +26,9 @@ import type {
   ToWriter,
   WriterThreadData,
 } from './sqlite-writer-thread.ts';
+
+/** How often the checkpointer copies the WAL into the database file. */
+export const checkpointIntervalMs = 250;
 
 /** An error raised on the writer thread, rebuilt on this one with its name, message and code. */
 export class WriterError extends Error {
@@ -127,6 +131,18 @@ export async function openSqliteStore(options: StoreOptions & { path: string }):
     if (!closed) committer.fail(new Error('the SQLite writer thread stopped'));
   });
 
+  const checkpointerData: CheckpointerData = {
+    path: options.path,
+    intervalMs: checkpointIntervalMs,
+  };
+  const checkpointer = new Worker(new URL('./sqlite-checkpointer-thread.mjs', import.meta.url), {
+    workerData: checkpointerData,
+  });
+  await new Promise<void>((resolve, reject) => {
+    checkpointer.once('message', () => resolve());
+    checkpointer.once('error', reject);
+  });
+
   const reader = connectSqlite(options.path);
   const readDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: reader }) });
   return {
@@ -150,6 +166,11 @@ export async function openSqliteStore(options: StoreOptions & { path: string }):
       worker.postMessage(message);
       await Promise.race([done, exited]);
       await exited;
+      const checkpointed = new Promise<void>((resolve) =>
+        checkpointer.once('exit', () => resolve()),
+      );
+      checkpointer.postMessage({ kind: 'close' });
+      await checkpointed;
       reader.close();
     },
   };

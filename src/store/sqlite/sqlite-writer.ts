@@ -24,6 +24,11 @@ export async function openSqliteWriter(options: {
   onBatch?: (size: number) => void;
 }): Promise<SqliteWriter> {
   const writer = connectSqlite(options.path);
+  // Checkpoints run on their own thread (sqlite-checkpointer-thread.ts), not inside commits.
+  // The writer's own automatic checkpoint stays as a backstop at 40 MB of WAL, which the
+  // checkpointer keeps from ever being reached.
+  writer.pragma('wal_autocheckpoint = 10000');
+  writer.pragma('journal_size_limit = 67108864');
   const writeDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) });
   await migrateToLatest(writeDb as Kysely<unknown>, 'sqlite');
   const stores: TxStores = {
