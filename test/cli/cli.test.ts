@@ -2,40 +2,20 @@
 // (0 done, 1 refused by a business rule, 2 usage error).
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/adapters/cli/cli.ts';
-import { readEnv } from '../../src/config.ts';
+import { type CliHarness, cliHarness } from '../support/cli.ts';
 
 const run = promisify(execFile);
 
 describe('tollgate CLI', () => {
-  let dir: string;
-  let db: string;
-
-  async function cli(...argv: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli([...argv, '--db', db], {
-      env: readEnv({}),
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-    });
-    return { code, stdout, stderr };
-  }
+  let harness: CliHarness;
+  const cli = (...argv: string[]) => harness.run(...argv);
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tollgate-cli-'));
-    db = join(dir, 'cli.db');
+    harness = cliHarness('cli');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => harness.remove());
 
   it('opens accounts, moves money once per key, and shows balances', async () => {
     const cash = await cli(

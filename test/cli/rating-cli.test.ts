@@ -1,39 +1,20 @@
 // The rating commands of the CLI: carriers, tariff import with line-numbered errors, plans and
 // quotes, against a real SQLite database.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/adapters/cli/cli.ts';
-import { readEnv } from '../../src/config.ts';
+import { type CliHarness, cliHarness } from '../support/cli.ts';
 
 const fixtures = new URL('../../src/core/rating/fixtures/', import.meta.url).pathname;
 
 describe('tollgate rating commands', () => {
-  let dir: string;
-  let db: string;
-
-  async function cli(...argv: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli([...argv, '--db', db], {
-      env: readEnv({}),
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-    });
-    return { code, stdout, stderr };
-  }
+  let harness: CliHarness;
+  const cli = (...argv: string[]) => harness.run(...argv);
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tollgate-rating-cli-'));
-    db = join(dir, 'cli.db');
+    harness = cliHarness('rating-cli');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => harness.remove());
 
   it('imports a tariff, sets a plan and quotes a call', async () => {
     expect(
