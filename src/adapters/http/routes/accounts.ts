@@ -11,21 +11,14 @@ import {
   AccountsQuery,
   AccountView,
   CreateAccountBody,
-  ErrorResponse,
+  errorResponses,
   HistoryEntryView,
   IdParams,
   PageQuery,
 } from '../schemas.ts';
 import { accountJson, transferJson } from '../views.ts';
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-  422: ErrorResponse,
-};
+const errors = errorResponses;
 
 export const accountRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
   app,

@@ -8,20 +8,14 @@ import { callerOf, sendError } from '../app.ts';
 import {
   CreateKeyBody,
   CreatePrincipalBody,
-  ErrorResponse,
+  errorResponses,
   IdParams,
   IssuedKeyView,
   PrincipalView,
 } from '../schemas.ts';
 import { iso, principalJson } from '../views.ts';
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  422: ErrorResponse,
-};
+const errors = errorResponses;
 
 export const principalRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
   app,

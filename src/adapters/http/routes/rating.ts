@@ -15,7 +15,7 @@ import type {
 import type { Services } from '../../../services.ts';
 import { callerOf, sendError } from '../app.ts';
 import { amountOf, currencyOf } from '../request-parsing.ts';
-import { Amount, Currency, ErrorResponse, IdParams } from '../schemas.ts';
+import { Amount, Currency, errorResponses, IdParams } from '../schemas.ts';
 import { iso } from '../views.ts';
 
 /** Tariff files are large: a million-prefix deck is about 60 MB of CSV. */
@@ -23,14 +23,7 @@ export const tariffBodyLimitBytes = 256 * 1024 * 1024;
 
 const enumOf = <const T extends readonly string[]>(values: T) =>
   Type.Enum([...values] as T[number][]);
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-  422: ErrorResponse,
-};
+const errors = errorResponses;
 const Timestamp = Type.String({ format: 'date-time' });
 const Digits = (max: number) => Type.String({ pattern: `^[0-9]{1,${max}}$` });
 

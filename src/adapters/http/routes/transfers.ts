@@ -11,7 +11,7 @@ import { amountOf, currencyOf, idempotencyKeyOf } from '../request-parsing.ts';
 import {
   CreateHoldBody,
   CreateTransferBody,
-  ErrorResponse,
+  errorResponses,
   IdempotencyHeaders,
   IdParams,
   PostHoldBody,
@@ -19,14 +19,7 @@ import {
 } from '../schemas.ts';
 import { transferJson } from '../views.ts';
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-  422: ErrorResponse,
-};
+const errors = errorResponses;
 const created = { 200: TransferView, 201: TransferView, ...errors };
 
 export const transferRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
