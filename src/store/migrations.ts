@@ -131,7 +131,7 @@ export async function migrateToLatest(
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const known = new Set(Object.keys(migrations));
-  const tables = await db.introspection.getTables();
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
   if (tables.some((t) => t.name === 'kysely_migration' && (!schema || t.schema === schema))) {
     const applied = await sql<{ name: string }>`select name from ${sql.table(
       schema ? `${schema}.kysely_migration` : 'kysely_migration',

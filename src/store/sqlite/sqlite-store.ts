@@ -118,13 +118,18 @@ export async function openSqliteStore(options: StoreOptions & { path: string }):
   const committer = new WriterThreadCommitter(worker, options.clock, options.onBatch);
   let closed = false;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', (message: FromWriter) => {
-      if (message.kind === 'ready') resolve();
-      else if (message.kind === 'failed') reject(new WriterError(message.error));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', (message: FromWriter) => {
+        if (message.kind === 'ready') resolve();
+        else if (message.kind === 'failed') reject(new WriterError(message.error));
+      });
+      worker.once('error', reject);
     });
-    worker.once('error', reject);
-  });
+  } catch (error) {
+    await worker.terminate();
+    throw error;
+  }
   worker.on('message', (message: FromWriter) => committer.receive(message));
   worker.on('error', (error) => committer.fail(error));
   void exited.then(() => {

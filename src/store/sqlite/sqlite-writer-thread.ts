@@ -104,4 +104,5 @@ try {
   send({ kind: 'ready' });
 } catch (error) {
   send({ kind: 'failed', error: serializeError(error) });
+  port.close();
 }
