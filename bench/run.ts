@@ -4,6 +4,7 @@
 const benchmarks: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
   ledger: () => import('./ledger.ts'),
   rating: () => import('./rating.ts'),
+  vouchers: () => import('./vouchers.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -82,5 +82,82 @@ export async function seedDemo(services: Services): Promise<boolean> {
     code: 'call',
   });
   if (!hold.ok) throw new Error(`demo seed failed: ${hold.code}`);
+  await seedRating(services);
+  await seedVouchers(services, retailer.id);
   return true;
+}
+
+/** A prepaid card product with a small pool of PINs, and a voucher float for the retailer. */
+async function seedVouchers(services: Services, retailerId: string): Promise<void> {
+  const { vouchers } = services;
+  const product = await vouchers.createProduct(systemCaller, {
+    id: 'prd_demo_card_10',
+    name: 'Demo calling card 10 USD',
+    carrierId: 'acme',
+    currency: 'USD',
+    faceValueMinor: 1_000n,
+    validityDays: 180,
+    pinLength: 14,
+    pinAlphabet: 'digits',
+    pinCheck: 'damm',
+    accessNumber: '+15550100',
+    mode: 'calling_card',
+    instructions: 'Dial +1 555 0100, enter your PIN, then the number you are calling.',
+    lowStockThreshold: 5,
+  });
+  if (!product.ok) throw new Error(`demo seed failed: ${product.code}`);
+  const batch = await vouchers.createBatch(systemCaller, {
+    productId: product.value.id,
+    count: 20,
+  });
+  if (!batch.ok) throw new Error(`demo seed failed: ${batch.code}`);
+  const float = await vouchers.openFloat(systemCaller, {
+    principalId: retailerId,
+    currency: 'USD',
+    creditLimitMinor: 0n,
+  });
+  if (!float.ok) throw new Error(`demo seed failed: ${float.code}`);
+  const deposit = await vouchers.deposit(systemCaller, {
+    principalId: retailerId,
+    currency: 'USD',
+    amountMinor: 20_000n,
+    idempotencyKey: 'demo-voucher-float-deposit',
+  });
+  if (!deposit.ok) throw new Error(`demo seed failed: ${deposit.code}`);
+}
+
+/** A carrier with a small tariff and a routing plan, so quotes work out of the box. */
+async function seedRating(services: Services): Promise<void> {
+  const { rating } = services;
+  await rating.createCarrier(systemCaller, {
+    id: 'acme',
+    name: 'Acme Telecom',
+    accessCode: '00700',
+  });
+  const tariff = [
+    '# tollgate-tariff 1',
+    '# currency: USD',
+    '# time_zone: America/New_York',
+    '# rounding: up',
+    '# effective_from: 2026-01-01T00:00:00Z',
+    'prefix,destination,period,weekdays,from,to,connect_fee,price_per_minute,initial_price_per_minute,initial_increment_seconds,subsequent_increment_seconds,minimum_charge,maximum_charge',
+    '1,United States and Canada,,,,,0,0.0100,,60,6,0,',
+    '44,United Kingdom,,,,,0.02,0.0250,,60,60,0,',
+    '447,United Kingdom Mobile,,,,,0,0.0900,,30,6,0.05,',
+    '33,France,,,,,0,0.0123,,60,60,0,',
+    '33,France,peak,1-5,08:00,19:00,0,0.0250,,60,60,0,',
+  ].join('\n');
+  const imported = await rating.importTariff(systemCaller, {
+    carrierId: 'acme',
+    format: 'tollgate',
+    files: { tariff },
+  });
+  if (!imported.ok)
+    throw new Error(`demo seed failed: ${imported.code} ${imported.issues[0]?.message ?? ''}`);
+  const plan = await rating.saveRoutingPlan(systemCaller, {
+    currency: 'USD',
+    selection: { kind: 'default', carrierId: 'acme' },
+    barredPrefixes: ['1900'],
+  });
+  if (!plan.ok) throw new Error(`demo seed failed: ${plan.code}`);
 }

@@ -4,17 +4,23 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { type DeliveryConfig, pinSenderFromConfig } from './adapters/delivery/pin-sender-config.ts';
 import { type App, buildApp } from './adapters/http/app.ts';
 import { createMetrics } from './adapters/http/metrics.ts';
+import { defaultPinKeyFile, loadPinKeyForStore } from './adapters/keys/pin-key-guard.ts';
 import { hashApiKey } from './core/principals/principals.ts';
 import type { Clock } from './core/shared/clock.ts';
 import { systemCaller } from './core/shared/principal.ts';
+import type { PinSender, VoucherSettings } from './core/vouchers/vouchers.ts';
 import { seedDemo } from './demo.ts';
 import { createServices, type Services } from './services.ts';
 import { openStore } from './store/store.ts';
 
 /** How often the server releases holds whose timeout has passed. */
 export const holdExpiryIntervalMs = 1000;
+
+/** How often the server logs a warning for each product whose stock is below its threshold. */
+export const lowStockCheckIntervalMs = 60_000;
 
 /** How often the server looks for tariffs activated by another process sharing the database. */
 export const tariffRefreshIntervalMs = 5000;
@@ -32,6 +38,15 @@ export interface ServerOptions {
   readonly demo?: boolean;
   readonly logger: Logger | false;
   readonly clock: Clock;
+  /** TOLLGATE_PIN_KEY, when set: the PIN key itself, instead of the key file. */
+  readonly pinKey?: string | undefined;
+  /** The PIN key file; default `pin.key` beside the SQLite database. */
+  readonly pinKeyFile?: string | undefined;
+  /** Sends PINs bought with a delivery; without one the outbox keeps them pending. */
+  readonly pinSender?: PinSender | undefined;
+  /** Channels to build a PinSender from when `pinSender` is not given. */
+  readonly delivery?: DeliveryConfig | undefined;
+  readonly voucherSettings?: Partial<VoucherSettings> | undefined;
 }
 
 export interface RunningServer {
@@ -54,7 +69,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clock: options.clock,
     onBatch: (size) => metrics.observeBatch(size),
   });
-  const services = await createServices(store, options.clock);
+  const pinKey = await loadPinKeyForStore({
+    store,
+    keyFilePath: options.pinKeyFile ?? defaultPinKeyFile(options.sqlitePath),
+    envValue: options.pinKey,
+  });
+  const services = await createServices(store, options.clock, {
+    pinKey,
+    voucherSettings: options.voucherSettings,
+  });
   const newAdminKey = await ensureAdminKey(services, options.adminKey);
   let demoAdminKey: string | null = null;
   if (options.demo) demoAdminKey = await demoKey(services, options, newAdminKey);
@@ -66,6 +89,49 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   }, holdExpiryIntervalMs);
   expiry.unref();
+  // The delivery outbox: PINs sold with a delivery are sent after their sale commits, and
+  // retried from the database, so a failed send never loses or repeats the sale.
+  const configured = options.pinSender ? undefined : pinSenderFromConfig(options.delivery ?? {});
+  const pinSender = options.pinSender ?? configured?.sender;
+  let delivering = false;
+  const delivery = setInterval(() => {
+    if (delivering) return;
+    delivering = true;
+    services.vouchers
+      .expireDue()
+      .then(() => (pinSender ? services.vouchers.deliverDue(pinSender) : 0))
+      .catch((error: unknown) => {
+        if (options.logger)
+          options.logger.error({ err: error }, 'voucher expiry or delivery sweep failed');
+      })
+      .finally(() => {
+        delivering = false;
+      });
+  }, holdExpiryIntervalMs);
+  delivery.unref();
+  // Low-stock alerts: a warning per product whose stock is under its threshold, once a minute.
+  const stockWatch = setInterval(() => {
+    services.vouchers
+      .stockReport()
+      .then((rows) => {
+        if (!options.logger) return;
+        for (const row of rows) {
+          if (!row.lowStock) continue;
+          options.logger.warn(
+            {
+              product_id: row.product.id,
+              in_stock: row.inStock,
+              threshold: row.product.lowStockThreshold,
+            },
+            'voucher stock is low',
+          );
+        }
+      })
+      .catch((error: unknown) => {
+        if (options.logger) options.logger.error({ err: error }, 'voucher stock check failed');
+      });
+  }, lowStockCheckIntervalMs);
+  stockWatch.unref();
   const tariffRefresh = setInterval(() => {
     services.rating.refresh().catch((error: unknown) => {
       if (options.logger) options.logger.error({ err: error }, 'tariff refresh failed');
@@ -84,6 +150,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     demoAdminKey,
     async stop() {
       clearInterval(expiry);
+      clearInterval(delivery);
+      clearInterval(stockWatch);
+      await configured?.close();
       clearInterval(tariffRefresh);
       await app.close();
       await store.close();

@@ -5,6 +5,8 @@ import { Ledger } from './core/ledger/ledger.ts';
 import { Principals } from './core/principals/principals.ts';
 import { RatingService } from './core/rating/rating-service.ts';
 import type { Clock } from './core/shared/clock.ts';
+import { PinVault } from './core/vouchers/pin-secret.ts';
+import { type VoucherSettings, Vouchers } from './core/vouchers/vouchers.ts';
 import type { Store } from './store/store.ts';
 
 export interface Services {
@@ -13,9 +15,20 @@ export interface Services {
   readonly ledger: Ledger;
   readonly principals: Principals;
   readonly rating: RatingService;
+  readonly vouchers: Vouchers;
 }
 
-export async function createServices(store: Store, clock: Clock): Promise<Services> {
+export interface ServiceOptions {
+  /** The 32-byte PIN master key; without it, voucher operations that touch PINs throw. */
+  readonly pinKey?: Uint8Array | undefined;
+  readonly voucherSettings?: Partial<VoucherSettings> | undefined;
+}
+
+export async function createServices(
+  store: Store,
+  clock: Clock,
+  options: ServiceOptions = {},
+): Promise<Services> {
   const principals = new Principals({
     committer: store.committer,
     reads: store.principalReads,
@@ -30,5 +43,16 @@ export async function createServices(store: Store, clock: Clock): Promise<Servic
   });
   const rating = new RatingService({ committer: store.committer, reads: store.ratingReads, clock });
   await rating.refresh();
-  return { store, clock, ledger, principals, rating };
+  const vouchers = new Vouchers({
+    committer: store.committer,
+    reads: store.voucherReads,
+    ledgerReads: store.ledgerReads,
+    principals: store.principalReads,
+    audit: store.auditReads,
+    ledger,
+    clock,
+    vault: options.pinKey ? new PinVault({ masterKey: options.pinKey }) : null,
+    settings: options.voucherSettings,
+  });
+  return { store, clock, ledger, principals, rating, vouchers };
 }

@@ -5,11 +5,13 @@ import { ledgerCommands } from './ledger/ledger-commands.ts';
 import { principalCommands } from './principals/principal-commands.ts';
 import { ratingCommands } from './rating/rating-commands.ts';
 import type { Committer } from './shared/write-command.ts';
+import { voucherCommands } from './vouchers/voucher-commands.ts';
 
 export const writeCommands = {
   ...ledgerCommands,
   ...principalCommands,
   ...ratingCommands,
+  ...voucherCommands,
 };
 
 export type WriteCommands = typeof writeCommands;

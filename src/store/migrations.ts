@@ -3,6 +3,7 @@
 
 import { type CreateTableBuilder, type Kysely, type Migration, Migrator, sql } from 'kysely';
 import { v002Rating } from './migrations-002-rating.ts';
+import { v003Vouchers } from './migrations-003-vouchers.ts';
 import type { Dialect } from './schema.ts';
 
 type Builder = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
@@ -111,6 +112,7 @@ const v001Foundation: Builder = async (db, dialect) => {
 export const migrationBuilders: ReadonlyArray<readonly [name: string, up: Builder]> = [
   ['001_foundation', v001Foundation],
   ['002_rating', v002Rating],
+  ['003_vouchers', v003Vouchers],
 ];
 
 export class DatabaseNewerThanCodeError extends Error {

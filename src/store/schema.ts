@@ -114,7 +114,104 @@ export interface RoutingPlansTable {
   updated_at_ms: bigint;
 }
 
+export interface VoucherProductsTable {
+  id: string;
+  name: string;
+  carrier_id: string | null;
+  currency: string;
+  face_value_minor: bigint;
+  validity_days: number | null;
+  pin_length: number;
+  pin_alphabet: string;
+  pin_check: string;
+  access_number: string | null;
+  mode: string;
+  instructions: string;
+  low_stock_threshold: number;
+  status: string;
+  created_at_ms: bigint;
+}
+
+export interface VoucherBatchesTable {
+  id: string;
+  product_id: string;
+  serial_prefix: string;
+  count_requested: number;
+  count_created: number;
+  source: string;
+  frozen: number;
+  created_by: string;
+  created_at_ms: bigint;
+}
+
 /** One PIN: its lookup hash (HMAC hex) and ciphertext, never the PIN itself. */
+export interface VouchersTable {
+  id: Generated<bigint>;
+  serial: string;
+  batch_id: string;
+  product_id: string;
+  pin_hash: string;
+  pin_encrypted: string;
+  status: string;
+  frozen: Generated<number>;
+  sale_id: string | null;
+  sold_at_ms: bigint | null;
+  expires_at_ms: bigint | null;
+  redeemed_at_ms: bigint | null;
+  account_id: string | null;
+  created_at_ms: bigint;
+}
+
+export interface VoucherSalesTable {
+  id: string;
+  principal_id: string;
+  idempotency_key: string;
+  fingerprint: string;
+  product_id: string;
+  serial: string;
+  retailer_id: string;
+  float_account_id: string;
+  currency: string;
+  face_value_minor: bigint;
+  retailer_commission_minor: bigint;
+  distributor_id: string | null;
+  distributor_commission_minor: bigint;
+  status: string;
+  expires_at_ms: bigint | null;
+  created_at_ms: bigint;
+  voided_at_ms: bigint | null;
+}
+
+export interface VoucherCommissionRulesTable {
+  id: string;
+  level: string;
+  principal_id: string | null;
+  product_id: string | null;
+  face_value_minor: bigint | null;
+  rate_basis_points: number;
+  fixed_minor: bigint;
+  created_at_ms: bigint;
+}
+
+export interface VoucherRedeemFailuresTable {
+  subject: string;
+  failures: number;
+  first_failure_at_ms: bigint;
+  locked_until_ms: bigint | null;
+}
+
+export interface VoucherDeliveriesTable {
+  id: string;
+  sale_id: string;
+  serial: string;
+  channel: string;
+  address: string;
+  status: string;
+  attempts: number;
+  next_attempt_at_ms: bigint;
+  last_error: string | null;
+  created_at_ms: bigint;
+}
 
 export interface Database {
   principals: PrincipalsTable;
@@ -127,6 +224,13 @@ export interface Database {
   tariff_destinations: TariffDestinationsTable;
   tariff_routes: TariffRoutesTable;
   routing_plans: RoutingPlansTable;
+  voucher_products: VoucherProductsTable;
+  voucher_batches: VoucherBatchesTable;
+  vouchers: VouchersTable;
+  voucher_sales: VoucherSalesTable;
+  voucher_commission_rules: VoucherCommissionRulesTable;
+  voucher_redeem_failures: VoucherRedeemFailuresTable;
+  voucher_deliveries: VoucherDeliveriesTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

@@ -7,6 +7,7 @@ import type { PrincipalReadStore } from '../core/principals/principal-store.ts';
 import type { RatingReadStore } from '../core/rating/rating-store.ts';
 import type { AuditReadStore } from '../core/shared/audit.ts';
 import type { Clock } from '../core/shared/clock.ts';
+import type { VoucherReadStore } from '../core/vouchers/voucher-types.ts';
 import type { WriteCommitter } from '../core/write-commands.ts';
 import type { Database, Dialect } from './schema.ts';
 
@@ -25,6 +26,7 @@ export interface Store {
   readonly principalReads: PrincipalReadStore;
   readonly auditReads: AuditReadStore;
   readonly ratingReads: RatingReadStore;
+  readonly voucherReads: VoucherReadStore;
   /** Where the data lives, for start-up messages; never contains a password. */
   readonly description: string;
   close(): Promise<void>;

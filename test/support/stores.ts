@@ -14,6 +14,9 @@ import { openStore } from '../../src/store/store.ts';
 
 export const databaseUrl = process.env.DATABASE_URL;
 
+/** One PIN key per test run, shared by every store the run opens (and reopens). */
+export const testPinKey = randomBytes(32);
+
 export type StoreKind = 'sqlite' | 'postgres';
 
 export interface TestEnv extends Services {
@@ -41,7 +44,7 @@ export async function openTestEnv(kind: StoreKind, options: OpenOptions = {}): P
     const dir = options.reuse?.sqlitePath ? undefined : mkdtempSync(join(tmpdir(), 'tollgate-'));
     const sqlitePath = options.reuse?.sqlitePath ?? join(dir!, 'test.db');
     const store = await openStore({ sqlitePath, clock });
-    const services = await createServices(store, clock);
+    const services = await createServices(store, clock, { pinKey: testPinKey });
     return {
       ...services,
       clock,
@@ -57,7 +60,7 @@ export async function openTestEnv(kind: StoreKind, options: OpenOptions = {}): P
   if (!databaseUrl) throw new Error('DATABASE_URL is not set');
   const postgresSchema = options.reuse?.postgresSchema ?? `t_${randomBytes(6).toString('hex')}`;
   const store = await openStore({ databaseUrl, postgresSchema, clock });
-  const services = await createServices(store, clock);
+  const services = await createServices(store, clock, { pinKey: testPinKey });
   return {
     ...services,
     clock,

@@ -28,6 +28,7 @@ import {
   withServices,
 } from './cli-support.ts';
 import { registerRatingCommands } from './rating-commands.ts';
+import { registerVoucherCommands } from './voucher-commands.ts';
 
 export { type CliIo, exitCodes } from './cli-support.ts';
 
@@ -59,6 +60,9 @@ export function buildProgram(io: CliIo): Command {
       port,
       ...databaseOf(flags, io),
       adminKey: io.env.adminKey,
+      pinKey: io.env.pinKey,
+      pinKeyFile: io.env.pinKeyFile,
+      delivery: io.env.delivery,
       demo: flags.demo ?? false,
       logger,
       clock,
@@ -299,6 +303,7 @@ export function buildProgram(io: CliIo): Command {
     });
   });
   registerRatingCommands(program, io);
+  registerVoucherCommands(program, io);
   return program;
 }
 

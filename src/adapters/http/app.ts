@@ -23,6 +23,7 @@ import { principalRoutes } from './routes/principals.ts';
 import { ratingRoutes } from './routes/rating.ts';
 import { systemRoutes } from './routes/system.ts';
 import { transferRoutes } from './routes/transfers.ts';
+import { voucherRoutes } from './routes/vouchers.ts';
 
 /** Largest request body accepted: every request Tollgate takes is small. */
 export const bodyLimitBytes = 64 * 1024;
@@ -118,6 +119,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(transferRoutes, { services: options.services });
   await app.register(principalRoutes, { services: options.services });
   await app.register(ratingRoutes, { services: options.services });
+  await app.register(voucherRoutes, { services: options.services });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

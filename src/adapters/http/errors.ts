@@ -5,6 +5,7 @@
 import { accountRefusals, ledgerRefusals } from '../../core/ledger/codes.ts';
 import { principalRefusals } from '../../core/principals/principals.ts';
 import { ratingRefusals } from '../../core/rating/rating-commands.ts';
+import { voucherRefusals } from '../../core/vouchers/codes.ts';
 
 /** Codes that only the HTTP layer produces, with their meaning. */
 export const httpRefusals = {
@@ -34,6 +35,7 @@ export const allRefusals = {
   ...accountRefusals,
   ...principalRefusals,
   ...ratingRefusals,
+  ...voucherRefusals,
 };
 export type ErrorCode = keyof typeof allRefusals;
 
@@ -92,6 +94,30 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   routing_plan_missing: 422,
   internal_error: 500,
   service_unavailable: 503,
+  product_not_found: 404,
+  product_invalid: 422,
+  batch_not_found: 404,
+  batch_count_out_of_range: 400,
+  serial_prefix_invalid: 400,
+  serial_prefix_taken: 409,
+  voucher_not_found: 404,
+  amount_mismatch: 422,
+  out_of_stock: 409,
+  float_not_found: 422,
+  float_insufficient: 422,
+  seller_not_allowed: 403,
+  sale_not_found: 404,
+  sale_already_voided: 409,
+  void_window_passed: 409,
+  voucher_already_used: 409,
+  void_not_possible: 409,
+  pin_malformed: 400,
+  pin_invalid: 422,
+  redeem_locked: 429,
+  ani_required: 400,
+  commission_rule_invalid: 400,
+  pin_file_invalid: 422,
+  delivery_address_invalid: 400,
 };
 
 /** The body of every error response; `details` lists per-item problems (a tariff's lines). */

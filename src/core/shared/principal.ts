@@ -18,6 +18,10 @@ export const scopes = [
   'holds:write',
   'rating:read',
   'rating:write',
+  'vouchers:read',
+  'vouchers:sell',
+  'vouchers:redeem',
+  'vouchers:admin',
 ] as const;
 export type Scope = (typeof scopes)[number];
 
@@ -31,11 +35,15 @@ export const defaultScopes: Record<PrincipalKind, readonly Scope[]> = {
     'holds:write',
     'rating:read',
     'rating:write',
+    'vouchers:read',
+    'vouchers:sell',
+    'vouchers:redeem',
+    'vouchers:admin',
   ],
-  distributor: ['accounts:read', 'transfers:write'],
-  retailer: ['accounts:read', 'transfers:write'],
-  terminal: ['accounts:read'],
-  switch: ['accounts:read', 'holds:write', 'rating:read'],
+  distributor: ['accounts:read', 'transfers:write', 'vouchers:read'],
+  retailer: ['accounts:read', 'transfers:write', 'vouchers:read', 'vouchers:sell'],
+  terminal: ['accounts:read', 'vouchers:read', 'vouchers:sell'],
+  switch: ['accounts:read', 'holds:write', 'rating:read', 'vouchers:redeem'],
   provider: ['accounts:read'],
 };
 

@@ -12,6 +12,7 @@ import type { LedgerBatch, LedgerNeeds } from '../ledger/ledger-batch.ts';
 import type { LedgerTxStore } from '../ledger/ledger-store.ts';
 import type { PrincipalTxStore } from '../principals/principal-store.ts';
 import type { RatingTxStore } from '../rating/rating-store.ts';
+import type { VoucherTxStore } from '../vouchers/voucher-types.ts';
 import type { AuditTxStore } from './audit.ts';
 
 /** The stores a write transaction offers. Each domain adds its own. */
@@ -20,6 +21,7 @@ export interface TxStores {
   readonly principals: PrincipalTxStore;
   readonly audit: AuditTxStore;
   readonly rating: RatingTxStore;
+  readonly vouchers: VoucherTxStore;
 }
 
 export interface WriteContext {

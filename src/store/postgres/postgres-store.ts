@@ -19,6 +19,7 @@ import { migrateToLatest } from '../migrations.ts';
 import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreOptions } from '../store.ts';
+import { KyselyVoucherReadStore, KyselyVoucherTxStore } from '../voucher-stores.ts';
 import { PostgresLedgerTxStore } from './postgres-ledger-tx-store.ts';
 
 /** Attempts of one transaction before its error goes to the caller. */
@@ -98,6 +99,7 @@ export async function openPostgresStore(
               principals: new KyselyPrincipalTxStore(trx),
               audit: new KyselyAuditStore(trx),
               rating: new KyselyRatingStore(trx),
+              vouchers: new KyselyVoucherTxStore(trx, 'postgres'),
             };
             return work(stores);
           });
@@ -117,6 +119,7 @@ export async function openPostgresStore(
     principalReads: new KyselyPrincipalReadStore(db),
     auditReads: new KyselyAuditStore(db),
     ratingReads: new KyselyRatingStore(db),
+    voucherReads: new KyselyVoucherReadStore(db),
     description: `PostgreSQL ${redactUrl(options.databaseUrl)}${schema ? ` (schema ${schema})` : ''}`,
     async close() {
       await committer.drain();

@@ -18,6 +18,7 @@ import {
 import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreCommitter, StoreOptions } from '../store.ts';
+import { KyselyVoucherReadStore } from '../voucher-stores.ts';
 import type { CheckpointerData } from './sqlite-checkpointer-thread.ts';
 import { connectSqlite } from './sqlite-connection.ts';
 import type {
@@ -158,6 +159,7 @@ export async function openSqliteStore(options: StoreOptions & { path: string }):
     principalReads: new KyselyPrincipalReadStore(readDb),
     auditReads: new KyselyAuditStore(readDb),
     ratingReads: new KyselyRatingStore(readDb),
+    voucherReads: new KyselyVoucherReadStore(readDb),
     description: `SQLite ${options.path}`,
     async close() {
       await committer.drain();

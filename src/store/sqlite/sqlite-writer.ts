@@ -12,6 +12,7 @@ import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import { connectSqlite } from './sqlite-connection.ts';
 import { SqliteLedgerTxStore } from './sqlite-ledger-tx-store.ts';
+import { SqliteVoucherTxStore } from './sqlite-voucher-tx-store.ts';
 
 export interface SqliteWriter {
   readonly committer: GroupCommitter<typeof writeCommands>;
@@ -36,6 +37,7 @@ export async function openSqliteWriter(options: {
     principals: new KyselyPrincipalTxStore(writeDb),
     audit: new KyselyAuditStore(writeDb),
     rating: new KyselyRatingStore(writeDb),
+    vouchers: new SqliteVoucherTxStore(writer, writeDb),
   };
   const begin = writer.prepare('BEGIN IMMEDIATE');
   const commit = writer.prepare('COMMIT');

@@ -1,0 +1,78 @@
+// PIN sales per second through the HTTP API (POST /v1/sales) with 64 concurrent keep-alive
+// clients, beside the per-request-transaction baseline measured in the same run, and the rate at
+// which a PIN batch is generated, hashed, encrypted and stored.
+//   npm run bench -- vouchers [--seconds 10] [--stock 100000] [--postgres]
+
+import { fileURLToPath } from 'node:url';
+import { type LoadResult, load, row, startChild, stopChild } from './support.ts';
+
+const connections = 64;
+const benchTerminalKey = 'tg_benchmark_terminal_key_0123456789abcdef';
+const server = fileURLToPath(new URL('./vouchers-server.ts', import.meta.url));
+
+interface VoucherInfo {
+  url: string;
+  productId: string;
+  stock: number;
+  batchSeconds: number;
+}
+
+async function measureSales(
+  mode: 'group' | 'single',
+  store: string,
+  seconds: number,
+  stock: number,
+): Promise<{ result: LoadResult; info: VoucherInfo }> {
+  const { child, info } = await startChild<VoucherInfo>(server, [
+    mode,
+    store,
+    String(stock),
+    benchTerminalKey,
+  ]);
+  try {
+    const run = `${mode}-${Date.now()}`;
+    const body = JSON.stringify({
+      product_id: info.productId,
+      requested_amount: '1000',
+      paid_amount: '1000',
+    });
+    const result = await load({
+      url: info.url,
+      connections,
+      durationSeconds: seconds,
+      headers: { authorization: `Bearer ${benchTerminalKey}` },
+      request: (n) => ({ path: '/v1/sales', key: `${run}-${n}`, body }),
+    });
+    return { result, info };
+  } finally {
+    await stopChild(child);
+  }
+}
+
+export async function run(args: string[] = []): Promise<void> {
+  const flag = (name: string, fallback: number) => {
+    const at = args.indexOf(name);
+    return at >= 0 ? Number(args[at + 1]) : fallback;
+  };
+  const seconds = flag('--seconds', 10);
+  const stock = flag('--stock', 100_000);
+  const stores = [
+    'sqlite',
+    ...(args.includes('--postgres') && process.env.DATABASE_URL ? ['postgres'] : []),
+  ];
+  process.stdout.write(
+    `vouchers: ${connections} keep-alive clients, ${seconds} s per measurement, ${stock} PINs in stock, node ${process.version}\n`,
+  );
+  for (const store of stores) {
+    const single = await measureSales('single', store, seconds, stock);
+    process.stdout.write(`${row(`${store}: sales, one transaction per request`, single.result)}\n`);
+    const group = await measureSales('group', store, seconds, stock);
+    process.stdout.write(`${row(`${store}: sales, group commit (Tollgate)`, group.result)}\n`);
+    const rate = group.info.stock / group.info.batchSeconds;
+    process.stdout.write(
+      `  ${store}: sales with group commit = ${(group.result.requestsPerSecond / single.result.requestsPerSecond).toFixed(2)}x the per-request baseline, p99 ${group.result.p99Ms.toFixed(1)} ms\n` +
+        `  ${store}: batch creation ${group.info.stock} PINs in ${group.info.batchSeconds.toFixed(1)} s = ${rate.toFixed(0)} PINs/s ` +
+        `(1,000,000 PINs in about ${(1_000_000 / rate).toFixed(0)} s)\n`,
+    );
+  }
+}
