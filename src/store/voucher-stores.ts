@@ -459,6 +459,19 @@ export class KyselyVoucherTxStore implements VoucherTxStore {
       .where('id', '=', id)
       .execute();
   }
+
+  async claimDelivery(id: string, expectedNextAttemptAtMs: number, leaseUntilMs: number) {
+    // A compare-and-set on next_attempt_at_ms: of two processes that read the same due row, the
+    // second's update finds the value already moved and changes nothing.
+    const result = await this.db
+      .updateTable('voucher_deliveries')
+      .set({ next_attempt_at_ms: BigInt(leaseUntilMs) })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .where('next_attempt_at_ms', '=', BigInt(expectedNextAttemptAtMs))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
 }
 
 const dayMs = 86_400_000;

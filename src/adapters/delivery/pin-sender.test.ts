@@ -129,4 +129,16 @@ describe('voucher delivery outbox', () => {
     const sales = await env.store.voucherReads.listSales({ retailerId: retailer.id, limit: 50 });
     expect(sales.filter((s) => s.idempotencyKey === 'd4')).toHaveLength(1);
   });
+
+  it('sends each delivery once when two sweeps race, as two processes sharing a database would', async () => {
+    smtp.behaviour = {};
+    const before = smtp.messages.length;
+    for (let i = 0; i < 4; i += 1) await sell(`race-${i}`, 'email', `race${i}@example.org`);
+    const [first, second] = await Promise.all([
+      env.vouchers.deliverDue(sender),
+      env.vouchers.deliverDue(sender),
+    ]);
+    expect(first + second).toBe(4);
+    expect(smtp.messages.length - before).toBe(4);
+  });
 });

@@ -699,6 +699,15 @@ export const voucherCommands = {
     },
   ),
 
+  'vouchers.claimDelivery': defineCommand<
+    { id: string; expectedNextAttemptAtMs: number; leaseUntilMs: number },
+    boolean
+  >({
+    async run({ stores }, { id, expectedNextAttemptAtMs, leaseUntilMs }) {
+      return stores.vouchers.claimDelivery(id, expectedNextAttemptAtMs, leaseUntilMs);
+    },
+  }),
+
   'vouchers.updateDelivery': defineCommand<
     {
       id: string;

@@ -188,6 +188,15 @@ export interface VoucherTxStore {
     id: string,
     change: Pick<DeliveryRecord, 'status' | 'attempts' | 'nextAttemptAtMs' | 'lastError'>,
   ): Promise<void>;
+  /**
+   * Claims a pending delivery for sending by moving its next attempt to `leaseUntilMs`, only if
+   * it is still pending and still due at `expectedNextAttemptAtMs`. True when this caller won.
+   */
+  claimDelivery(
+    id: string,
+    expectedNextAttemptAtMs: number,
+    leaseUntilMs: number,
+  ): Promise<boolean>;
 }
 
 export interface StockRow {

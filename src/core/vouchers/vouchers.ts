@@ -55,6 +55,13 @@ export const expirySweepMax = 1000;
 /** Attempts before a delivery is marked failed. */
 export const deliveryAttemptsMax = 8;
 
+/**
+ * How long a claimed delivery is reserved for the process sending it. Two processes sharing a
+ * database never both send one delivery; if the sender dies mid-send, the delivery becomes due
+ * again when the lease ends (at-least-once, like any outbox).
+ */
+export const deliveryLeaseMs = 60_000;
+
 export interface VoucherSettings {
   /** How long after a sale it may be voided, if the PIN is unused. */
   readonly voidWindowMs: number;
@@ -897,6 +904,12 @@ export class Vouchers {
     const due = await this.reads.dueDeliveries(nowMs, deliverySweepMax);
     let sent = 0;
     for (const delivery of due) {
+      const claimed = await this.committer.submit('vouchers.claimDelivery', {
+        id: delivery.id,
+        expectedNextAttemptAtMs: delivery.nextAttemptAtMs,
+        leaseUntilMs: this.clock.nowMs() + deliveryLeaseMs,
+      });
+      if (!claimed) continue;
       const outcome = await this.deliverOne(sender, vault, delivery);
       if (outcome) sent += 1;
     }
