@@ -50,6 +50,10 @@ describeEachStore('rating API', (kind) => {
       allowance_seconds: 38 * 60,
     });
     expect(quote.json().rate.periods[0].name).toBe('peak');
+    expect(quote.json().rate.terms).toMatchObject({
+      connect_fee: '0.05',
+      price_per_minute: '0.0123',
+    });
   });
 
   it('refuses a malformed number, a currency without a plan, and a bad body', async () => {

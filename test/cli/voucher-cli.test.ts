@@ -1,37 +1,21 @@
 // `tollgate voucher …` against a real SQLite file: products, generated and imported batches, the
 // audited export, stock as CSV, floats and commissions, and the PIN key file that guards it all.
 
-import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/adapters/cli/cli.ts';
-import { readEnv } from '../../src/config.ts';
 import { pinCheckCharacter } from '../../src/core/vouchers/pin-code.ts';
+import { type CliHarness, cliHarness } from '../support/cli.ts';
 
 describe('tollgate voucher CLI', () => {
+  let harness: CliHarness;
   let dir: string;
-  let db: string;
   let productId: string;
-
-  async function cli(...argv: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli([...argv, '--db', db], {
-      env: readEnv({}),
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-    });
-    return { code, stdout, stderr };
-  }
+  const cli = (...argv: string[]) => harness.run(...argv);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tollgate-vcli-'));
-    db = join(dir, 'cli.db');
+    harness = cliHarness('vcli');
+    dir = dirname(harness.dbPath);
     const created = await cli(
       'voucher',
       'product',
@@ -50,7 +34,7 @@ describe('tollgate voucher CLI', () => {
     expect(created.code, created.stderr).toBe(0);
     productId = created.stdout.trim();
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => harness.remove());
 
   it('creates a batch in chunks and reports its rate; the key file is mode 0600', async () => {
     const made = await cli(

@@ -163,6 +163,18 @@ const PageQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** Rates are stored as encodeRate JSON (camelCase); the API speaks snake_case throughout. */
+function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [
+      key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      snakeKeys(inner),
+    ]),
+  );
+}
+
 function carrierJson(carrier: Carrier) {
   return {
     id: carrier.id,
@@ -242,7 +254,7 @@ function quoteJson(
     number_rated: route.numberRated,
     prefix: route.prefix,
     destination: route.destinationName,
-    rate: encodeRate(route.rate.rate),
+    rate: snakeKeys(encodeRate(route.rate.rate)),
     duration_seconds: durationSeconds,
     cost: quote.costMinor === null ? null : quote.costMinor.toString(),
     balance: balance === null ? null : balance.toString(),
@@ -404,7 +416,10 @@ export const ratingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
         afterIndex: after === undefined ? undefined : Number(after),
         limit,
       });
-      return { items, next_cursor: items.length === limit ? String(items.at(-1)!.index) : null };
+      return {
+        items: items.map((d) => ({ index: d.index, name: d.name, rate: snakeKeys(d.rate) })),
+        next_cursor: items.length === limit ? String(items.at(-1)!.index) : null,
+      };
     },
   );
 
