@@ -36,6 +36,8 @@ export interface StoreOptions {
   /** postgres://… selects PostgreSQL; otherwise `sqlitePath` is used. */
   readonly databaseUrl?: string | undefined;
   readonly sqlitePath?: string | undefined;
+  /** PostgreSQL only: connections in the pool (default 10). */
+  readonly postgresPoolSize?: number | undefined;
   /** PostgreSQL only: a schema to create and use, so test runs never collide. */
   readonly postgresSchema?: string | undefined;
   readonly clock: Clock;

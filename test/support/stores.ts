@@ -59,7 +59,8 @@ export async function openTestEnv(kind: StoreKind, options: OpenOptions = {}): P
   }
   if (!databaseUrl) throw new Error('DATABASE_URL is not set');
   const postgresSchema = options.reuse?.postgresSchema ?? `t_${randomBytes(6).toString('hex')}`;
-  const store = await openStore({ databaseUrl, postgresSchema, clock });
+  // Small pools: the suite opens many stores at once and PostgreSQL allows 100 connections.
+  const store = await openStore({ databaseUrl, postgresSchema, clock, postgresPoolSize: 3 });
   const services = await createServices(store, clock, { pinKey: testPinKey });
   return {
     ...services,

@@ -24,7 +24,8 @@ import { PostgresLedgerTxStore } from './postgres-ledger-tx-store.ts';
 
 /** Attempts of one transaction before its error goes to the caller. */
 export const transactionAttemptsMax = 8;
-const poolSizeMax = 10;
+/** Connections per process unless the caller asks for fewer (tests open many stores at once). */
+export const poolSizeDefault = 10;
 
 /** 40001 serialization failure, 40P01 deadlock, 23505 unique violation (a racing writer). */
 const retryableCodes = new Set(['40001', '40P01', '23505']);
@@ -65,7 +66,7 @@ export async function openPostgresStore(
   }
   const pool = new pg.Pool({
     connectionString: options.databaseUrl,
-    max: poolSizeMax,
+    max: options.postgresPoolSize ?? poolSizeDefault,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
     types: {
       getTypeParser: ((oid: number, format?: string) =>
