@@ -1,7 +1,7 @@
 // PIN codes: the per-product format (length, alphabet, check character), bulk generation from
 // node:crypto without modulo bias, the well-formedness check that catches typos before any
 // lookup, input normalisation, display grouping, and the public serial numbers that name a PIN
-// everywhere the PIN itself must not appear. Pure: no I/O, no clock, no Math.random.
+// everywhere the PIN itself must not appear. Pure: no I/O, no clock, no randomness outside node:crypto.
 
 import { randomFillSync } from 'node:crypto';
 import { assert } from '../shared/assert.ts';
