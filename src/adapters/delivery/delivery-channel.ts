@@ -2,38 +2,17 @@
 // they deliver, what they return, and the one error they throw. A channel is a transport only:
 // the caller's durable outbox decides when to send and retries what failed with `retryable`.
 
-import type { Currency, Minor } from '../../core/money/money.ts';
 import { groupPinForDisplay } from '../../core/vouchers/pin-code.ts';
+import type { PinMessage } from '../../core/vouchers/vouchers.ts';
 
 export type DeliveryKind = 'email' | 'sms' | 'fax' | 'receipt';
 
 /**
- * One sold PIN on its way to its buyer. This is one of the few places a clear PIN exists: it is
- * built from the sale (or decrypted for a re-delivery), handed to one channel, and dropped.
- * Nothing that holds it is logged; errors name the serial instead.
+ * One sold PIN on its way to its buyer: the core's PinMessage. This is one of the few places a
+ * clear PIN exists: it is built from the sale (or decrypted for a re-delivery), handed to one
+ * channel, and dropped. Nothing that holds it is logged; errors name the serial instead.
  */
-export interface PinDelivery {
-  /** The sale this delivery belongs to; carried into receipts and errors for tracing. */
-  readonly saleId: string;
-  /**
-   * Where to: an e-mail address for 'email', a phone number for 'sms', a fax number for 'fax'.
-   * The 'receipt' channel ignores it.
-   */
-  readonly recipient: string;
-  readonly productName: string;
-  readonly faceValueMinor: Minor;
-  readonly currency: Currency;
-  /** The clear, normalised PIN. */
-  readonly pin: string;
-  /** The PIN's public serial number (see `formatSerial`). */
-  readonly serial: string;
-  /** When the PIN stops being redeemable, in ms since the epoch; absent when it never expires. */
-  readonly expiresAtMs?: number;
-  /** The number to dial to use the PIN (the patents' access number). */
-  readonly accessNumber?: string;
-  /** Product-specific usage instructions, printed as given. */
-  readonly instructions?: string;
-}
+export type PinDelivery = PinMessage;
 
 /** What a channel reports after the transport accepted the message. */
 export interface DeliveryReceipt {

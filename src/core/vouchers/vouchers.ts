@@ -85,15 +85,22 @@ export const defaultVoucherSettings: VoucherSettings = {
 
 /** A PIN on its way to a buyer; the shape the delivery channels take. */
 export interface PinMessage {
+  /** The sale this delivery belongs to; carried into receipts and errors for tracing. */
   readonly saleId: string;
+  /** An e-mail address for 'email', a phone number for 'sms', a fax number for 'fax'. */
   readonly recipient: string;
   readonly productName: string;
   readonly faceValueMinor: Minor;
   readonly currency: Currency;
+  /** The clear, normalised PIN. */
   readonly pin: string;
+  /** The PIN's public serial number (see `formatSerial`). */
   readonly serial: string;
+  /** When the PIN stops being redeemable, ms since the epoch; absent when it never expires. */
   readonly expiresAtMs?: number;
+  /** The number to dial to use the PIN (the patents' access number). */
   readonly accessNumber?: string;
+  /** Product-specific usage instructions, printed as given. */
   readonly instructions?: string;
 }
 
