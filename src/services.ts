@@ -1,6 +1,7 @@
 // Wires the core's use cases to a store. The HTTP API, the CLI and the tests all go through
 // this one object, so they share every rule.
 
+import { Charging, type ChargingSettings } from './core/charging/charging.ts';
 import { Ledger } from './core/ledger/ledger.ts';
 import { Principals } from './core/principals/principals.ts';
 import { RatingService } from './core/rating/rating-service.ts';
@@ -16,12 +17,14 @@ export interface Services {
   readonly principals: Principals;
   readonly rating: RatingService;
   readonly vouchers: Vouchers;
+  readonly charging: Charging;
 }
 
 export interface ServiceOptions {
   /** The 32-byte PIN master key; without it, voucher operations that touch PINs throw. */
   readonly pinKey?: Uint8Array | undefined;
   readonly voucherSettings?: Partial<VoucherSettings> | undefined;
+  readonly chargingSettings?: Partial<ChargingSettings> | undefined;
 }
 
 export async function createServices(
@@ -54,5 +57,14 @@ export async function createServices(
     vault: options.pinKey ? new PinVault({ masterKey: options.pinKey }) : null,
     settings: options.voucherSettings,
   });
-  return { store, clock, ledger, principals, rating, vouchers };
+  const charging = new Charging({
+    committer: store.committer,
+    reads: store.chargingReads,
+    ledgerReads: store.ledgerReads,
+    rating,
+    vouchers,
+    clock,
+    settings: options.chargingSettings,
+  });
+  return { store, clock, ledger, principals, rating, vouchers, charging };
 }

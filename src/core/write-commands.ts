@@ -1,6 +1,7 @@
 // Every write command Tollgate has, in one registry: the committer (in-process for PostgreSQL,
 // on the writer thread for SQLite) looks handlers up here by name.
 
+import { chargingCommands } from './charging/charging-commands.ts';
 import { ledgerCommands } from './ledger/ledger-commands.ts';
 import { principalCommands } from './principals/principal-commands.ts';
 import { ratingCommands } from './rating/rating-commands.ts';
@@ -12,6 +13,7 @@ export const writeCommands = {
   ...principalCommands,
   ...ratingCommands,
   ...voucherCommands,
+  ...chargingCommands,
 };
 
 export type WriteCommands = typeof writeCommands;

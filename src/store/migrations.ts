@@ -4,6 +4,7 @@
 import { type CreateTableBuilder, type Kysely, type Migration, Migrator, sql } from 'kysely';
 import { v002Rating } from './migrations-002-rating.ts';
 import { v003Vouchers } from './migrations-003-vouchers.ts';
+import { v004Charging } from './migrations-004-charging.ts';
 import type { Dialect } from './schema.ts';
 
 type Builder = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
@@ -113,6 +114,7 @@ export const migrationBuilders: ReadonlyArray<readonly [name: string, up: Builde
   ['001_foundation', v001Foundation],
   ['002_rating', v002Rating],
   ['003_vouchers', v003Vouchers],
+  ['004_charging', v004Charging],
 ];
 
 export class DatabaseNewerThanCodeError extends Error {

@@ -213,6 +213,95 @@ export interface VoucherDeliveriesTable {
   created_at_ms: bigint;
 }
 
+export interface ChargingSessionsTable {
+  id: string;
+  principal_id: string;
+  session_id: string;
+  account_id: string;
+  subscriber: string;
+  caller_number: string | null;
+  called_number: string;
+  carrier_id: string;
+  prefix: string;
+  destination_name: string;
+  currency: string;
+  rate_snapshot: string;
+  revenue_account_id: string;
+  status: string;
+  start_ms: bigint;
+  answer_ms: bigint | null;
+  end_ms: bigint | null;
+  used_seconds: number;
+  charged_minor: bigint;
+  granted_seconds: number;
+  hold_id: string | null;
+  hold_minor: bigint;
+  final_unit: number;
+  last_request_number: number;
+  deadline_ms: bigint;
+  callback_url: string | null;
+  reason: string | null;
+}
+
+export interface ChargingRequestsTable {
+  session_pk: string;
+  request_number: number;
+  request_type: string;
+  fingerprint: string;
+  answer: string;
+  created_at_ms: bigint;
+}
+
+export interface CdrsTable {
+  id: string;
+  session_pk: string;
+  principal_id: string;
+  session_id: string;
+  account_id: string;
+  subscriber: string;
+  caller_number: string | null;
+  called_number: string;
+  carrier_id: string;
+  prefix: string;
+  destination_name: string;
+  currency: string;
+  rate_snapshot: string;
+  start_ms: bigint;
+  answer_ms: bigint | null;
+  end_ms: bigint;
+  billed_seconds: number;
+  cost_minor: bigint;
+  reason: string;
+}
+
+export interface BalanceThresholdsTable {
+  account_id: string;
+  threshold_minor: bigint;
+  url: string;
+  armed: number;
+  created_by: string;
+  updated_at_ms: bigint;
+}
+
+export interface AniLinksTable {
+  ani: string;
+  account_id: string;
+  subscriber: string;
+  created_at_ms: bigint;
+}
+
+export interface OutboxTable {
+  id: string;
+  topic: string;
+  url: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_ms: bigint;
+  last_error: string | null;
+  created_at_ms: bigint;
+}
+
 export interface Database {
   principals: PrincipalsTable;
   api_keys: ApiKeysTable;
@@ -231,6 +320,12 @@ export interface Database {
   voucher_commission_rules: VoucherCommissionRulesTable;
   voucher_redeem_failures: VoucherRedeemFailuresTable;
   voucher_deliveries: VoucherDeliveriesTable;
+  charging_sessions: ChargingSessionsTable;
+  charging_requests: ChargingRequestsTable;
+  cdrs: CdrsTable;
+  balance_thresholds: BalanceThresholdsTable;
+  ani_links: AniLinksTable;
+  outbox: OutboxTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

@@ -2,6 +2,7 @@
 // postgres:// URL is given. Both offer the same interfaces to the core.
 
 import type { Kysely } from 'kysely';
+import type { ChargingReadStore } from '../core/charging/charging-types.ts';
 import type { LedgerReadStore } from '../core/ledger/ledger-store.ts';
 import type { PrincipalReadStore } from '../core/principals/principal-store.ts';
 import type { RatingReadStore } from '../core/rating/rating-store.ts';
@@ -27,6 +28,7 @@ export interface Store {
   readonly auditReads: AuditReadStore;
   readonly ratingReads: RatingReadStore;
   readonly voucherReads: VoucherReadStore;
+  readonly chargingReads: ChargingReadStore;
   /** Where the data lives, for start-up messages; never contains a password. */
   readonly description: string;
   close(): Promise<void>;

@@ -75,6 +75,14 @@ export async function openTestEnv(kind: StoreKind, options: OpenOptions = {}): P
   };
 }
 
+/** What `openTestEnv` needs to reopen the database of `opened`: a restart. */
+export function reuseOf(opened: Opened): NonNullable<OpenOptions['reuse']> {
+  return {
+    ...(opened.sqlitePath ? { sqlitePath: opened.sqlitePath } : {}),
+    ...(opened.postgresSchema ? { postgresSchema: opened.postgresSchema } : {}),
+  };
+}
+
 function dirnameOf(path: string): string {
   return path.slice(0, path.lastIndexOf('/'));
 }

@@ -7,6 +7,7 @@ import {
   type Opened,
   openTestEnv,
   operator,
+  reuseOf,
 } from '../../../test/support/stores.ts';
 import { ManualClock } from '../shared/clock.ts';
 import { a2billing, cgrates, tollgate } from './fixtures/fixtures.ts';
@@ -129,10 +130,7 @@ describeEachStore('rating service', (kind) => {
     await e.closeKeep();
     reopened = await openTestEnv(kind, {
       clock: new ManualClock(noonParis),
-      reuse: {
-        ...(e.sqlitePath ? { sqlitePath: e.sqlitePath } : {}),
-        ...(e.postgresSchema ? { postgresSchema: e.postgresSchema } : {}),
-      },
+      reuse: reuseOf(e),
     });
     const quote = reopened.rating.quote({
       number: '447700900123',

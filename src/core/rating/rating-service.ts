@@ -385,6 +385,11 @@ export class RatingService {
     return this.reads.listRoutingPlans();
   }
 
+  /** The currencies that have a routing plan: the only ones a caller can be charged in. */
+  planCurrencies(): Currency[] {
+    return [...this.plans.keys()];
+  }
+
   /** Chooses the carrier and rate for a number, as the charging engine will. */
   route(input: {
     number: string;

@@ -8,6 +8,7 @@
 // Commands are data rather than closures so the SQLite writer can live on its own thread: the
 // fsync of every commit then never stops the thread that serves HTTP.
 
+import type { ChargingTxStore } from '../charging/charging-types.ts';
 import type { LedgerBatch, LedgerNeeds } from '../ledger/ledger-batch.ts';
 import type { LedgerTxStore } from '../ledger/ledger-store.ts';
 import type { PrincipalTxStore } from '../principals/principal-store.ts';
@@ -22,6 +23,7 @@ export interface TxStores {
   readonly audit: AuditTxStore;
   readonly rating: RatingTxStore;
   readonly vouchers: VoucherTxStore;
+  readonly charging: ChargingTxStore;
 }
 
 export interface WriteContext {

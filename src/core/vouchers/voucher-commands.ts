@@ -157,6 +157,90 @@ async function recordFailure(
   }
 }
 
+const redeemCommand = defineCommand<
+  RedeemPayload,
+  Result<Redemption, 'pin_invalid' | 'redeem_locked' | 'ani_required' | LedgerRefusalCode>
+>({
+  async run(context, p) {
+    const { stores, ledger, nowMs } = context;
+    const failures = await stores.vouchers.getRedeemFailures(p.subjects.map((s) => s.subject));
+    if (failures.some((row) => row.lockedUntilMs !== null && row.lockedUntilMs > nowMs)) {
+      return voucherRefusal('redeem_locked');
+    }
+    const pin = await stores.vouchers.findPinByHash(p.pinHash);
+    const product = pin ? await stores.vouchers.getProduct(pin.productId) : null;
+    const usable =
+      pin !== null &&
+      product !== null &&
+      pin.status === 'sold' &&
+      !pin.frozen &&
+      (pin.expiresAtMs === null || pin.expiresAtMs > nowMs);
+    if (!usable) {
+      // Wrong, used, frozen, voided and expired PINs all answer the same, and all count.
+      await recordFailure(context, p, failures);
+      return voucherRefusal('pin_invalid');
+    }
+    if (product.mode === 'top_up' && p.ani === null) return voucherRefusal('ani_required');
+    const accountId =
+      product.mode === 'top_up' && p.ani !== null
+        ? callerNumberAccountId(p.ani, product.currency)
+        : callingCardAccountId(pin.serial);
+    const liabilityId = voucherLiabilityAccountId(product.currency);
+    const key = `redeem:${pin.serial}`;
+    await ensureLoaded(ledger, noNeeds([liabilityId, accountId], [key]));
+    if (ledger.account(accountId) === null) {
+      ledger.addAccount(
+        spendableAccount({
+          id: accountId,
+          ownerId: systemPrincipal.id,
+          name: product.mode === 'top_up' ? `Caller ${p.ani}` : `Calling card ${pin.serial}`,
+          currency: product.currency,
+          creditLimitMinor: 0n,
+          nowMs,
+        }),
+      );
+    }
+    const outcome = ledger.apply(
+      systemCaller,
+      move(
+        key,
+        liabilityId,
+        accountId,
+        product.faceValueMinor,
+        product.currency,
+        `redeem serial ${pin.serial}`,
+      ),
+      nowMs,
+    );
+    if (!outcome.ok) return outcome;
+    await stores.vouchers.updatePin(pin.id, {
+      status: product.mode === 'top_up' ? 'redeemed' : 'active',
+      redeemedAtMs: nowMs,
+      accountId,
+    });
+    await stores.vouchers.insertAuditEvents([
+      auditEvent(
+        p.caller,
+        nowMs,
+        'voucher.redeemed',
+        { type: 'voucher', id: pin.serial },
+        {
+          mode: product.mode,
+          account_id: accountId,
+        },
+      ),
+    ]);
+    return ok({
+      serial: pin.serial,
+      productId: product.id,
+      mode: product.mode,
+      accountId,
+      amountMinor: product.faceValueMinor,
+      currency: product.currency,
+    });
+  },
+});
+
 export const voucherCommands = {
   'vouchers.ensureAccounts': defineCommand<{ currency: Currency }, null>({
     needs: ({ currency }) => noNeeds(systemVoucherAccounts(currency, 0).map((a) => a.id)),
@@ -566,87 +650,37 @@ export const voucherCommands = {
     },
   }),
 
-  'vouchers.redeem': defineCommand<
+  'vouchers.redeem': redeemCommand,
+
+  /**
+   * Finds the calling-card account a PIN keys, for the charging engine (seed 002: the PIN is the
+   * account). A sold calling-card PIN is activated by its first call, as a redemption into its
+   * own account. Every other PIN, and a locked caller, answers like a failed redemption and
+   * counts towards the same lockout, so the charging path is no better an oracle than redeem.
+   */
+  'vouchers.resolveCard': defineCommand<
     RedeemPayload,
-    Result<Redemption, 'pin_invalid' | 'redeem_locked' | 'ani_required' | LedgerRefusalCode>
+    Result<{ serial: string; accountId: string }, 'pin_invalid' | 'redeem_locked' | string>
   >({
     async run(context, p) {
-      const { stores, ledger, nowMs } = context;
+      const { stores, nowMs } = context;
       const failures = await stores.vouchers.getRedeemFailures(p.subjects.map((s) => s.subject));
       if (failures.some((row) => row.lockedUntilMs !== null && row.lockedUntilMs > nowMs)) {
         return voucherRefusal('redeem_locked');
       }
       const pin = await stores.vouchers.findPinByHash(p.pinHash);
       const product = pin ? await stores.vouchers.getProduct(pin.productId) : null;
-      const usable =
-        pin !== null &&
-        product !== null &&
-        pin.status === 'sold' &&
-        !pin.frozen &&
-        (pin.expiresAtMs === null || pin.expiresAtMs > nowMs);
-      if (!usable) {
-        // Wrong, used, frozen, voided and expired PINs all answer the same, and all count.
-        await recordFailure(context, p, failures);
-        return voucherRefusal('pin_invalid');
+      const live = pin !== null && !pin.frozen && product?.mode === 'calling_card';
+      if (live && pin.status === 'active' && pin.accountId !== null) {
+        return ok({ serial: pin.serial, accountId: pin.accountId });
       }
-      if (product.mode === 'top_up' && p.ani === null) return voucherRefusal('ani_required');
-      const accountId =
-        product.mode === 'top_up' && p.ani !== null
-          ? callerNumberAccountId(p.ani, product.currency)
-          : callingCardAccountId(pin.serial);
-      const liabilityId = voucherLiabilityAccountId(product.currency);
-      const key = `redeem:${pin.serial}`;
-      await ensureLoaded(ledger, noNeeds([liabilityId, accountId], [key]));
-      if (ledger.account(accountId) === null) {
-        ledger.addAccount(
-          spendableAccount({
-            id: accountId,
-            ownerId: systemPrincipal.id,
-            name: product.mode === 'top_up' ? `Caller ${p.ani}` : `Calling card ${pin.serial}`,
-            currency: product.currency,
-            creditLimitMinor: 0n,
-            nowMs,
-          }),
-        );
+      if (live && pin.status === 'sold') {
+        const redeemed = await redeemCommand.run(context, { ...p, ani: null });
+        if (!redeemed.ok) return redeemed;
+        return ok({ serial: redeemed.value.serial, accountId: redeemed.value.accountId });
       }
-      const outcome = ledger.apply(
-        systemCaller,
-        move(
-          key,
-          liabilityId,
-          accountId,
-          product.faceValueMinor,
-          product.currency,
-          `redeem serial ${pin.serial}`,
-        ),
-        nowMs,
-      );
-      if (!outcome.ok) return outcome;
-      await stores.vouchers.updatePin(pin.id, {
-        status: product.mode === 'top_up' ? 'redeemed' : 'active',
-        redeemedAtMs: nowMs,
-        accountId,
-      });
-      await stores.vouchers.insertAuditEvents([
-        auditEvent(
-          p.caller,
-          nowMs,
-          'voucher.redeemed',
-          { type: 'voucher', id: pin.serial },
-          {
-            mode: product.mode,
-            account_id: accountId,
-          },
-        ),
-      ]);
-      return ok({
-        serial: pin.serial,
-        productId: product.id,
-        mode: product.mode,
-        accountId,
-        amountMinor: product.faceValueMinor,
-        currency: product.currency,
-      });
+      await recordFailure(context, p, failures);
+      return voucherRefusal('pin_invalid');
     },
   }),
 

@@ -753,16 +753,31 @@ export class Vouchers {
     return this.committer.submit('vouchers.redeem', {
       caller,
       pinHash: vault.lookupHash(pin).toString('hex'),
-      subjects: [
-        {
-          subject: `caller:${ani ?? caller.principal.id}`,
-          failuresMax: this.settings.redeemFailuresMax,
-        },
-        {
-          subject: `source:${caller.principal.id}:${input.source ?? '-'}`,
-          failuresMax: this.settings.redeemSourceFailuresMax,
-        },
-      ],
+      subjects: this.lockoutSubjects(caller, ani, input.source),
+      lockoutMs: this.settings.redeemLockoutMs,
+      ani,
+    });
+  }
+
+  /**
+   * The calling-card account a PIN keys, activating a sold card at its first call; failures
+   * count towards the redemption lockout of the caller and the source.
+   */
+  async resolveCard(
+    caller: Caller,
+    input: { pin: string; ani?: string | undefined; source?: string | undefined },
+  ): Promise<
+    Result<{ serial: string; accountId: string }, 'pin_malformed' | 'pin_invalid' | string>
+  > {
+    const vault = this.requireVault();
+    const pin = normalizePinInput(input.pin);
+    const formats = await this.formats();
+    if (!formats.some((format) => isWellFormedPin(format, pin))) return refusal('pin_malformed');
+    const ani = input.ani ?? null;
+    return this.committer.submit('vouchers.resolveCard', {
+      caller,
+      pinHash: vault.lookupHash(pin).toString('hex'),
+      subjects: this.lockoutSubjects(caller, ani, input.source),
       lockoutMs: this.settings.redeemLockoutMs,
       ani,
     });
@@ -782,6 +797,19 @@ export class Vouchers {
       return undefined;
     }
     return { serial: voucher.serial, accountId: voucher.accountId };
+  }
+
+  private lockoutSubjects(caller: Caller, ani: string | null, source: string | undefined) {
+    return [
+      {
+        subject: `caller:${ani ?? caller.principal.id}`,
+        failuresMax: this.settings.redeemFailuresMax,
+      },
+      {
+        subject: `source:${caller.principal.id}:${source ?? '-'}`,
+        failuresMax: this.settings.redeemSourceFailuresMax,
+      },
+    ];
   }
 
   private async formats(): Promise<PinFormat[]> {

@@ -8,6 +8,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { TxStores } from '../../core/shared/write-command.ts';
 import { writeCommands } from '../../core/write-commands.ts';
+import { KyselyChargingReadStore, KyselyChargingTxStore } from '../charging-stores.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import {
   KyselyAuditStore,
@@ -101,6 +102,7 @@ export async function openPostgresStore(
               audit: new KyselyAuditStore(trx),
               rating: new KyselyRatingStore(trx),
               vouchers: new KyselyVoucherTxStore(trx, 'postgres'),
+              charging: new KyselyChargingTxStore(trx, 'postgres'),
             };
             return work(stores);
           });
@@ -121,6 +123,7 @@ export async function openPostgresStore(
     auditReads: new KyselyAuditStore(db),
     ratingReads: new KyselyRatingStore(db),
     voucherReads: new KyselyVoucherReadStore(db),
+    chargingReads: new KyselyChargingReadStore(db),
     description: `PostgreSQL ${redactUrl(options.databaseUrl)}${schema ? ` (schema ${schema})` : ''}`,
     async close() {
       await committer.drain();

@@ -10,6 +10,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { Clock } from '../../core/shared/clock.ts';
 import type { PayloadOf, ResultOf } from '../../core/shared/write-command.ts';
 import type { WriteCommands } from '../../core/write-commands.ts';
+import { KyselyChargingReadStore } from '../charging-stores.ts';
 import {
   KyselyAuditStore,
   KyselyLedgerReadStore,
@@ -160,6 +161,7 @@ export async function openSqliteStore(options: StoreOptions & { path: string }):
     auditReads: new KyselyAuditStore(readDb),
     ratingReads: new KyselyRatingStore(readDb),
     voucherReads: new KyselyVoucherReadStore(readDb),
+    chargingReads: new KyselyChargingReadStore(readDb),
     description: `SQLite ${options.path}`,
     async close() {
       await committer.drain();

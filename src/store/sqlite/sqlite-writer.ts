@@ -5,6 +5,7 @@
 import { Kysely, SqliteDialect } from 'kysely';
 import type { TxStores } from '../../core/shared/write-command.ts';
 import { writeCommands } from '../../core/write-commands.ts';
+import { KyselyChargingTxStore } from '../charging-stores.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { KyselyAuditStore, KyselyPrincipalTxStore } from '../kysely-stores.ts';
 import { migrateToLatest } from '../migrations.ts';
@@ -38,6 +39,7 @@ export async function openSqliteWriter(options: {
     audit: new KyselyAuditStore(writeDb),
     rating: new KyselyRatingStore(writeDb),
     vouchers: new SqliteVoucherTxStore(writer, writeDb),
+    charging: new KyselyChargingTxStore(writeDb, 'sqlite'),
   };
   const begin = writer.prepare('BEGIN IMMEDIATE');
   const commit = writer.prepare('COMMIT');

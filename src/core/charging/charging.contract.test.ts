@@ -1,0 +1,467 @@
+// The charging engine through the store, on SQLite and PostgreSQL, on a simulated clock: every
+// rule of a prepaid call from authorize to the CDR, with the money checked to the cent.
+//
+// The tariff (test/support/charging.ts) charges North America 0.10 to connect and then 1 cent a
+// second, so a balance of B cents buys exactly B - 10 seconds.
+
+import { afterEach, expect, it } from 'vitest';
+import {
+  balanceOfAccount,
+  chargingEpochMs,
+  fundAni,
+  sellCallingCard,
+  setUpCharging,
+} from '../../../test/support/charging.ts';
+import {
+  describeEachStore,
+  type Opened,
+  openTestEnv,
+  reuseOf,
+} from '../../../test/support/stores.ts';
+import { ManualClock } from '../shared/clock.ts';
+import type { Caller } from '../shared/principal.ts';
+import { systemCaller } from '../shared/principal.ts';
+import { carrierRevenueAccountId } from './charging-commands.ts';
+
+const us = '+12125550100';
+
+function value<T>(result: { ok: true; value: T } | { ok: false; code: string }): T {
+  if (!result.ok) throw new Error(`unexpected refusal ${result.code}`);
+  return result.value;
+}
+
+describeEachStore('charging', (kind) => {
+  let env: Opened | undefined;
+  let reopened: Opened | undefined;
+  afterEach(async () => {
+    // After a restart test the first store is already closed, and the reopened one owns the data.
+    if (reopened) await reopened.close();
+    else await env?.close();
+    env = undefined;
+    reopened = undefined;
+  });
+
+  async function start(settings: Record<string, unknown> = {}): Promise<{ e: Opened; sw: Caller }> {
+    env = await openTestEnv(kind, { clock: new ManualClock(chargingEpochMs) });
+    Object.assign(env.charging.settings, { sliceSeconds: 60, graceSeconds: 10, ...settings });
+    const { switchCaller } = await setUpCharging(env);
+    return { e: env, sw: switchCaller };
+  }
+
+  it('authorizes with carrier, rate and the exact seconds the balance buys, or a reason', async () => {
+    const { e, sw } = await start();
+    await fundAni(e, '15550001', 100n);
+    const allowed = value(
+      await e.charging.authorize(sw, { subscriber: { ani: '15550001' }, calledNumber: us }),
+    );
+    expect(allowed).toMatchObject({
+      carrierId: 'acme',
+      prefix: '1',
+      destinationName: 'North America',
+      currency: 'USD',
+      availableMinor: 100n,
+      maxSeconds: 90,
+    });
+    const reasons = async (ani: string, calledNumber: string) => {
+      const outcome = await e.charging.authorize(sw, { subscriber: { ani }, calledNumber });
+      return outcome.ok ? 'allowed' : outcome.code;
+    };
+    expect(await reasons('15559999', us)).toBe('unknown_account');
+    expect(await reasons('15550001', '+19005550100')).toBe('destination_not_allowed');
+    expect(await reasons('15550001', '+861012345')).toBe('no_route');
+    expect(await reasons('15550001', 'not-a-number')).toBe('number_malformed');
+    await fundAni(e, '15550002', 10n); // pays the connect fee and not one second
+    expect(await reasons('15550002', us)).toBe('insufficient_balance');
+    await e.ledger.setAccountStatus(systemCaller, 'acc_ani_15550001_USD', 'frozen');
+    expect(await reasons('15550001', us)).toBe('account_frozen');
+  });
+
+  it('refuses to connect below the prescribed minimum balance', async () => {
+    const { e, sw } = await start({ minimumBalanceMinor: 200n });
+    await fundAni(e, '15550003', 150n);
+    const outcome = await e.charging.initiate(sw, {
+      sessionId: 'min-1',
+      subscriber: { ani: '15550003' },
+      calledNumber: us,
+    });
+    expect(outcome.ok ? 'granted' : outcome.code).toBe('insufficient_balance');
+    expect((await balanceOfAccount(e, 'acc_ani_15550003_USD')).availableMinor).toBe(150n);
+  });
+
+  it('meters a call in slices and cuts it off at the exact second the money runs out', async () => {
+    const { e, sw } = await start();
+    const accountId = await fundAni(e, '15550010', 100n); // 90 seconds
+    const first = value(
+      await e.charging.initiate(sw, {
+        sessionId: 'call-1',
+        subscriber: { ani: '15550010' },
+        calledNumber: us,
+      }),
+    );
+    expect(first).toMatchObject({ grantedSeconds: 60, finalUnit: false, replayed: false });
+    // The first slice holds connect fee + 60 s.
+    expect(await balanceOfAccount(e, accountId)).toMatchObject({
+      postedMinor: 100n,
+      heldMinor: 70n,
+      availableMinor: 30n,
+    });
+    e.clock.advanceMs(60_000);
+    const second = value(
+      await e.charging.update(sw, { sessionId: 'call-1', requestNumber: 1, usedSeconds: 60 }),
+    );
+    expect(second).toMatchObject({
+      grantedSeconds: 30,
+      finalUnit: true,
+      usedSeconds: 60,
+      chargedMinor: 70n,
+    });
+    e.clock.advanceMs(30_000);
+    const third = value(
+      await e.charging.update(sw, { sessionId: 'call-1', requestNumber: 2, usedSeconds: 30 }),
+    );
+    expect(third).toMatchObject({ grantedSeconds: 0, finalUnit: true, chargedMinor: 100n });
+    const end = value(
+      await e.charging.terminate(sw, { sessionId: 'call-1', requestNumber: 3, usedSeconds: 0 }),
+    );
+    expect(end).toMatchObject({ usedSeconds: 90, chargedMinor: 100n });
+    expect(await balanceOfAccount(e, accountId)).toMatchObject({
+      postedMinor: 0n,
+      heldMinor: 0n,
+    });
+    const revenue = await balanceOfAccount(e, carrierRevenueAccountId('acme', 'USD'));
+    expect(revenue.postedMinor).toBe(100n);
+    const cdr = await e.charging.cdr(sw, end.cdrId!);
+    expect(cdr).toMatchObject({
+      sessionId: 'call-1',
+      subscriber: 'ani:15550010',
+      calledNumber: us,
+      carrierId: 'acme',
+      destinationName: 'North America',
+      billedSeconds: 90,
+      costMinor: 100n,
+      reason: 'normal',
+      startMs: chargingEpochMs,
+      endMs: chargingEpochMs + 90_000,
+    });
+  });
+
+  it('charges the connect fee once, however many updates the call has', async () => {
+    const { e, sw } = await start({ sliceSeconds: 10 });
+    const accountId = await fundAni(e, '15550011', 1000n);
+    value(
+      await e.charging.initiate(sw, {
+        sessionId: 'fee-1',
+        subscriber: { ani: '15550011' },
+        calledNumber: us,
+      }),
+    );
+    for (let n = 1; n <= 5; n += 1) {
+      value(await e.charging.update(sw, { sessionId: 'fee-1', requestNumber: n, usedSeconds: 10 }));
+    }
+    const end = value(
+      await e.charging.terminate(sw, { sessionId: 'fee-1', requestNumber: 6, usedSeconds: 7 }),
+    );
+    // 57 seconds: 0.10 connect + 57 cents.
+    expect(end.chargedMinor).toBe(67n);
+    expect((await balanceOfAccount(e, accountId)).postedMinor).toBe(1000n - 67n);
+  });
+
+  it('bills whole increments, and never more than was granted', async () => {
+    const { e, sw } = await start({ sliceSeconds: 300 });
+    const accountId = await fundAni(e, '15550012', 1000n);
+    value(
+      await e.charging.initiate(sw, {
+        sessionId: 'uk-1',
+        subscriber: { ani: '15550012' },
+        calledNumber: '+442071234567',
+      }),
+    );
+    // 61 seconds to the UK start two minutes: 2.40.
+    const end = value(
+      await e.charging.terminate(sw, { sessionId: 'uk-1', requestNumber: 1, usedSeconds: 61 }),
+    );
+    expect(end.chargedMinor).toBe(240n);
+    value(
+      await e.charging.initiate(sw, {
+        sessionId: 'uk-2',
+        subscriber: { ani: '15550012' },
+        calledNumber: '+442071234567',
+      }),
+    );
+    // A switch that reports 10 minutes of a 5-minute grant pays for 5 minutes.
+    const over = value(
+      await e.charging.terminate(sw, { sessionId: 'uk-2', requestNumber: 1, usedSeconds: 600 }),
+    );
+    expect(over).toMatchObject({ usedSeconds: 300, chargedMinor: 600n });
+    expect((await balanceOfAccount(e, accountId)).postedMinor).toBe(1000n - 240n - 600n);
+  });
+
+  it('answers a repeated request with its first answer and never charges twice', async () => {
+    const { e, sw } = await start();
+    const accountId = await fundAni(e, '15550020', 1000n);
+    const request = { sessionId: 'dup-1', subscriber: { ani: '15550020' }, calledNumber: us };
+    const first = value(await e.charging.initiate(sw, request));
+    const again = value(await e.charging.initiate(sw, request));
+    expect({ ...again, replayed: false }).toEqual(first);
+    expect(again.replayed).toBe(true);
+    const other = await e.charging.initiate(sw, { ...request, calledNumber: '+13125550100' });
+    expect(other.ok ? 'ok' : other.code).toBe('session_exists');
+
+    e.clock.advanceMs(20_000);
+    const update = { sessionId: 'dup-1', requestNumber: 1, usedSeconds: 20 };
+    const u1 = value(await e.charging.update(sw, update));
+    const u2 = value(await e.charging.update(sw, update));
+    expect(u2).toEqual(u1);
+    const changed = await e.charging.update(sw, { ...update, usedSeconds: 25 });
+    expect(changed.ok ? 'ok' : changed.code).toBe('request_conflict');
+    // A late copy of an older request that was never seen is out of order, and changes nothing.
+    value(await e.charging.update(sw, { sessionId: 'dup-1', requestNumber: 3, usedSeconds: 10 }));
+    const late = await e.charging.update(sw, {
+      sessionId: 'dup-1',
+      requestNumber: 2,
+      usedSeconds: 10,
+    });
+    expect(late.ok ? 'ok' : late.code).toBe('request_out_of_order');
+    const end = { sessionId: 'dup-1', requestNumber: 4, usedSeconds: 5 };
+    const t1 = value(await e.charging.terminate(sw, end));
+    const t2 = value(await e.charging.terminate(sw, end));
+    expect(t2).toEqual(t1);
+    // 35 seconds: 10 + 35.
+    expect(t1.chargedMinor).toBe(45n);
+    expect((await balanceOfAccount(e, accountId)).postedMinor).toBe(1000n - 45n);
+    const afterEnd = await e.charging.update(sw, {
+      sessionId: 'dup-1',
+      requestNumber: 5,
+      usedSeconds: 1,
+    });
+    expect(afterEnd.ok ? 'ok' : afterEnd.code).toBe('session_closed');
+    const cdrs = await e.charging.listCdrs(sw, { limit: 10 });
+    expect(cdrs.filter((cdr) => cdr.sessionId === 'dup-1')).toHaveLength(1);
+    const missing = await e.charging.update(sw, {
+      sessionId: 'nope',
+      requestNumber: 1,
+      usedSeconds: 1,
+    });
+    expect(missing.ok ? 'ok' : missing.code).toBe('session_not_found');
+  });
+
+  it('shares one balance between concurrent calls: the grants never exceed it', async () => {
+    const { e, sw } = await start({ sliceSeconds: 60 });
+    const accountId = await fundAni(e, '15550030', 250n); // three slices of 70 and one of 40
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        e.charging.initiate(sw, {
+          sessionId: `share-${i}`,
+          subscriber: { ani: '15550030' },
+          calledNumber: us,
+        }),
+      ),
+    );
+    const granted = outcomes.filter((o) => o.ok).map((o) => (o.ok ? o.value.grantedSeconds : 0));
+    // Each connected call pays its own connect fee out of the shared 2.50.
+    const held = granted.reduce((sum, seconds) => sum + 10 + seconds, 0);
+    expect(held).toBeLessThanOrEqual(250);
+    expect(granted.sort()).toEqual([30, 60, 60, 60]);
+    expect(outcomes.some((o) => !o.ok && o.code === 'insufficient_balance')).toBe(true);
+    const balance = await balanceOfAccount(e, accountId);
+    expect(balance.heldMinor).toBe(BigInt(held));
+    expect(balance.availableMinor).toBeGreaterThanOrEqual(0n);
+  });
+
+  it('ends a silent session at its deadline, charges the grant, and asks the switch to hang up', async () => {
+    const { e, sw } = await start();
+    const accountId = await fundAni(e, '15550040', 1000n);
+    value(
+      await e.charging.initiate(sw, {
+        sessionId: 'silent-1',
+        subscriber: { ani: '15550040' },
+        calledNumber: us,
+        callbackUrl: 'http://127.0.0.1:9/disconnect',
+      }),
+    );
+    e.clock.advanceMs(69_000); // grant 60 s + grace 10 s not yet over
+    expect(await e.charging.superviseDue()).toBe(0);
+    e.clock.advanceMs(2_000);
+    const late = await e.charging.update(sw, {
+      sessionId: 'silent-1',
+      requestNumber: 1,
+      usedSeconds: 60,
+    });
+    expect(late.ok ? 'ok' : late.code).toBe('session_expired');
+    expect(await e.charging.superviseDue()).toBe(1);
+    expect(await e.charging.superviseDue()).toBe(0);
+    const session = await e.charging.session(sw, 'silent-1');
+    expect(session).toMatchObject({ status: 'terminated', reason: 'supervision_timeout' });
+    const [cdr] = await e.charging.listCdrs(sw, { limit: 10 });
+    expect(cdr).toMatchObject({ billedSeconds: 60, costMinor: 70n, reason: 'supervision_timeout' });
+    expect((await balanceOfAccount(e, accountId)).postedMinor).toBe(930n);
+    const events = await e.charging.listOutbox({ topic: 'charging.disconnect', limit: 10 });
+    expect(events).toHaveLength(1);
+    expect(JSON.parse(events[0]!.payload).data).toMatchObject({
+      session_id: 'silent-1',
+      reason: 'supervision_timeout',
+      billed_seconds: 60,
+    });
+    const after = await e.charging.terminate(sw, {
+      sessionId: 'silent-1',
+      requestNumber: 1,
+      usedSeconds: 60,
+    });
+    expect(after.ok ? 'ok' : after.code).toBe('session_closed');
+  });
+
+  it('continues a call across a restart of the server', async () => {
+    const { e, sw } = await start();
+    const accountId = await fundAni(e, '15550050', 1000n);
+    value(
+      await e.charging.initiate(sw, {
+        sessionId: 'restart-1',
+        subscriber: { ani: '15550050' },
+        calledNumber: us,
+      }),
+    );
+    await e.closeKeep();
+    const clock = new ManualClock(e.clock.nowMs() + 30_000);
+    reopened = await openTestEnv(kind, {
+      clock,
+      reuse: reuseOf(e),
+    });
+    Object.assign(reopened.charging.settings, { sliceSeconds: 60, graceSeconds: 10 });
+    const update = value(
+      await reopened.charging.update(sw, {
+        sessionId: 'restart-1',
+        requestNumber: 1,
+        usedSeconds: 30,
+      }),
+    );
+    expect(update).toMatchObject({ usedSeconds: 30, chargedMinor: 40n, grantedSeconds: 60 });
+    // The restarted server supervises the session it did not start.
+    clock.advanceMs(71_000);
+    expect(await reopened.charging.superviseDue()).toBe(1);
+    expect((await balanceOfAccount(reopened, accountId)).postedMinor).toBe(1000n - 100n);
+  });
+
+  it('finds a calling card by its PIN, activates it on first use, and links the caller number', async () => {
+    const { e, sw } = await start({ autoLinkAni: true });
+    const { pin, serial } = await sellCallingCard(e, 500n);
+    const call = value(
+      await e.charging.initiate(sw, {
+        sessionId: 'card-1',
+        subscriber: { pin },
+        callerNumber: '15557770000',
+        calledNumber: us,
+      }),
+    );
+    expect(call.grantedSeconds).toBe(60);
+    const session = await e.charging.session(sw, 'card-1');
+    expect(session?.subscriber).toBe(`card:${serial}`);
+    value(
+      await e.charging.terminate(sw, { sessionId: 'card-1', requestNumber: 1, usedSeconds: 20 }),
+    );
+    // The caller number now reaches the card without a PIN.
+    const byAni = value(
+      await e.charging.authorize(sw, { subscriber: { ani: '15557770000' }, calledNumber: us }),
+    );
+    expect(byAni).toMatchObject({ subscriber: `card:${serial}`, availableMinor: 470n });
+    const wrong = await e.charging.authorize(sw, {
+      subscriber: { pin: '000000000000' },
+      calledNumber: us,
+    });
+    expect(wrong.ok ? 'ok' : wrong.code).toMatch(/unknown_account|pin_malformed/);
+    const sessions = await e.charging.listSessions(sw, { limit: 10 });
+    expect(JSON.stringify(sessions, (_, v) => (typeof v === 'bigint' ? `${v}` : v))).not.toContain(
+      pin,
+    );
+  });
+
+  it('sends one low-balance event when a call takes the balance under the threshold', async () => {
+    const { e, sw } = await start();
+    const accountId = await fundAni(e, '15550060', 300n);
+    value(
+      await e.charging.setThreshold(systemCaller, {
+        accountId,
+        thresholdMinor: 200n,
+        url: 'http://127.0.0.1:9/low-balance',
+      }),
+    );
+    for (const [id, seconds] of [
+      ['low-1', 50],
+      ['low-2', 50],
+    ] as const) {
+      value(
+        await e.charging.initiate(sw, {
+          sessionId: id,
+          subscriber: { ani: '15550060' },
+          calledNumber: us,
+        }),
+      );
+      value(
+        await e.charging.terminate(sw, { sessionId: id, requestNumber: 1, usedSeconds: seconds }),
+      );
+    }
+    // 300 - 60 = 240 (above), then 180 (below): one event, for the crossing.
+    const events = await e.charging.listOutbox({ topic: 'balance.low', limit: 10 });
+    expect(events).toHaveLength(1);
+    expect(JSON.parse(events[0]!.payload).data).toMatchObject({
+      account_id: accountId,
+      balance: '180',
+      threshold: '200',
+    });
+  });
+
+  it('reports balance, minutes left to a number, recent calls and top-ups', async () => {
+    const { e, sw } = await start();
+    await fundAni(e, '15550070', 500n);
+    value(
+      await e.charging.initiate(sw, {
+        sessionId: 'rep-1',
+        subscriber: { ani: '15550070' },
+        calledNumber: us,
+      }),
+    );
+    value(
+      await e.charging.terminate(sw, { sessionId: 'rep-1', requestNumber: 1, usedSeconds: 40 }),
+    );
+    const report = value(
+      await e.charging.report(sw, { subscriber: { ani: '15550070' }, calledNumber: us }),
+    );
+    expect(report).toMatchObject({
+      postedMinor: 450n,
+      availableMinor: 450n,
+      destination: { destinationName: 'North America', maxSeconds: 440 },
+      activeCalls: 0,
+    });
+    expect(report.recentCalls.map((cdr) => cdr.costMinor)).toEqual([50n]);
+    expect(report.recentCredits.map((credit) => credit.amountMinor)).toEqual([500n]);
+  });
+
+  it('delivers outbox events, retrying failures with backoff', async () => {
+    const { e, sw } = await start();
+    await fundAni(e, '15550080', 1000n);
+    value(
+      await e.charging.initiate(sw, {
+        sessionId: 'cb-1',
+        subscriber: { ani: '15550080' },
+        calledNumber: us,
+        callbackUrl: 'http://127.0.0.1:9/cb',
+      }),
+    );
+    e.clock.advanceMs(71_000);
+    expect(await e.charging.superviseDue()).toBe(1);
+    const sent: string[] = [];
+    let fail = true;
+    const send = async (event: { id: string }) => {
+      if (fail) throw new Error('connection refused');
+      sent.push(event.id);
+    };
+    expect(await e.charging.deliverOutbox(send)).toBe(0);
+    expect(await e.charging.deliverOutbox(send)).toBe(0); // not due again yet
+    fail = false;
+    e.clock.advanceMs(1_000);
+    expect(await e.charging.deliverOutbox(send)).toBe(1);
+    expect(await e.charging.deliverOutbox(send)).toBe(0);
+    const [event] = await e.charging.listOutbox({ limit: 10 });
+    expect(event).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect(sent).toEqual([event!.id]);
+  });
+});

@@ -1,0 +1,620 @@
+// The charging engine's use cases, in RFC 4006 terms: authorize, initiate, update, terminate;
+// the supervisor that ends sessions the switch forgot; CDRs, account reports and low-balance
+// thresholds. Subscribers and routes are resolved here, on the caller's thread, from the
+// in-memory tariff catalog; the money moves in write commands (charging-commands.ts).
+
+import type { LedgerReadStore } from '../ledger/ledger-store.ts';
+import { balanceOf } from '../ledger/types.ts';
+import type { Currency, Minor } from '../money/money.ts';
+import { allowance } from '../rating/cost.ts';
+import type { RateJson } from '../rating/rate-json.ts';
+import { encodeRate } from '../rating/rate-json.ts';
+import type { RatingService } from '../rating/rating-service.ts';
+import type { Clock } from '../shared/clock.ts';
+import { type Caller, canSeeOwner } from '../shared/principal.ts';
+import { ok, type Result, refuse } from '../shared/result.ts';
+import { callerNumberAccountId } from '../vouchers/voucher-accounts.ts';
+import type { Vouchers } from '../vouchers/vouchers.ts';
+import type { WriteCommitter } from '../write-commands.ts';
+import {
+  chargingRefusal,
+  type InitiateRefusal,
+  type ReportRefusal,
+  type RouteSnapshot,
+} from './charging-commands.ts';
+import type {
+  BalanceThreshold,
+  Cdr,
+  ChargingReadStore,
+  ChargingSession,
+  CreditAnswer,
+  OutboxEvent,
+  SessionStatus,
+} from './charging-types.ts';
+import { type GrantPolicy, grantPolicyDefaults } from './metering.ts';
+import { snapshotOf } from './rate-snapshot.ts';
+
+export interface ChargingSettings extends GrantPolicy {
+  /** Link the caller number to a card at its first PIN call, so later calls need no PIN. */
+  readonly autoLinkAni: boolean;
+  /** Sessions the supervisor ends per sweep. */
+  readonly supervisionBatchMax: number;
+  /** Delivery attempts of an outbox event before it is marked failed. */
+  readonly outboxAttemptsMax: number;
+}
+
+export const chargingSettingsDefaults: ChargingSettings = {
+  ...grantPolicyDefaults,
+  autoLinkAni: false,
+  supervisionBatchMax: 500,
+  outboxAttemptsMax: 10,
+};
+
+/** Who pays: a calling card by its PIN (seed 002) or a caller-number balance (seed 001). */
+export type SubscriberRef = { readonly pin: string } | { readonly ani: string };
+
+export interface CallRequest {
+  readonly subscriber: SubscriberRef;
+  /** The calling number (ANI), when the switch knows it. */
+  readonly callerNumber?: string | undefined;
+  /** The dialled number, with any carrier access code. */
+  readonly calledNumber: string;
+  /** Where the request came from, for the PIN lockout (an IP address, a trunk). */
+  readonly source?: string | undefined;
+  /** PIN calls: link the caller number to the card (default: the server's `autoLinkAni`). */
+  readonly linkAni?: boolean | undefined;
+}
+
+export interface Authorization {
+  readonly accountId: string;
+  readonly subscriber: string;
+  readonly currency: Currency;
+  readonly availableMinor: Minor;
+  readonly carrierId: string;
+  readonly prefix: string;
+  readonly destinationName: string;
+  readonly rate: RateJson;
+  /** The longest call the balance pays for now, at this rate. */
+  readonly maxSeconds: number;
+}
+
+/** The reasons authorize gives for a call it would not connect. */
+export const denialCodes = [
+  'insufficient_balance',
+  'unknown_account',
+  'account_frozen',
+  'destination_not_allowed',
+  'no_route',
+] as const;
+
+type ResolveRefusal =
+  | 'unknown_account'
+  | 'account_frozen'
+  | 'pin_malformed'
+  | 'redeem_locked'
+  | 'number_malformed'
+  | 'no_route'
+  | 'destination_not_allowed'
+  | 'routing_plan_missing';
+
+interface Resolved {
+  readonly accountId: string;
+  readonly subscriber: string;
+  readonly currency: Currency;
+  readonly availableMinor: Minor;
+  readonly route: RouteSnapshot & { readonly rateJson: RateJson };
+  readonly maxSeconds: number;
+  readonly linkAni: string | null;
+}
+
+export interface AccountReport {
+  readonly accountId: string;
+  readonly subscriber: string;
+  readonly currency: Currency;
+  readonly postedMinor: Minor;
+  readonly availableMinor: Minor;
+  readonly heldMinor: Minor;
+  /** When a destination was asked for: where it routes and the minutes the balance buys. */
+  readonly destination: {
+    readonly calledNumber: string;
+    readonly carrierId: string;
+    readonly destinationName: string;
+    readonly maxSeconds: number;
+  } | null;
+  readonly activeCalls: number;
+  readonly recentCalls: readonly Cdr[];
+  /** Credits to the balance: top-ups, redemptions, purchases, refunds; newest first. */
+  readonly recentCredits: ReadonlyArray<{
+    readonly transferId: string;
+    readonly amountMinor: Minor;
+    readonly atMs: number;
+    readonly memo: string | null;
+  }>;
+}
+
+const reportItemsMax = 10;
+
+export class Charging {
+  private readonly committer: WriteCommitter;
+  private readonly reads: ChargingReadStore;
+  private readonly ledgerReads: LedgerReadStore;
+  private readonly rating: RatingService;
+  private readonly vouchers: Vouchers;
+  private readonly clock: Clock;
+  readonly settings: ChargingSettings;
+
+  constructor(deps: {
+    committer: WriteCommitter;
+    reads: ChargingReadStore;
+    ledgerReads: LedgerReadStore;
+    rating: RatingService;
+    vouchers: Vouchers;
+    clock: Clock;
+    settings?: Partial<ChargingSettings> | undefined;
+  }) {
+    this.committer = deps.committer;
+    this.reads = deps.reads;
+    this.ledgerReads = deps.ledgerReads;
+    this.rating = deps.rating;
+    this.vouchers = deps.vouchers;
+    this.clock = deps.clock;
+    this.settings = { ...chargingSettingsDefaults, ...deps.settings };
+  }
+
+  private get policy(): GrantPolicy {
+    const { sliceSeconds, graceSeconds, callSecondsMax, minimumBalanceMinor } = this.settings;
+    return { sliceSeconds, graceSeconds, callSecondsMax, minimumBalanceMinor };
+  }
+
+  /** May this subscriber call this number now, through which carrier, at what rate, how long. */
+  async authorize(
+    caller: Caller,
+    request: CallRequest,
+  ): Promise<Result<Authorization, ResolveRefusal | 'insufficient_balance'>> {
+    const resolved = await this.resolve(caller, request);
+    if (!resolved.ok) return resolved;
+    const r = resolved.value;
+    if (r.availableMinor < this.settings.minimumBalanceMinor || r.maxSeconds === 0) {
+      return chargingRefusal('insufficient_balance');
+    }
+    return ok({
+      accountId: r.accountId,
+      subscriber: r.subscriber,
+      currency: r.currency,
+      availableMinor: r.availableMinor,
+      carrierId: r.route.carrierId,
+      prefix: r.route.prefix,
+      destinationName: r.route.destinationName,
+      rate: r.route.rateJson,
+      maxSeconds: r.maxSeconds,
+    });
+  }
+
+  /** Authorizes the call and reserves its first grant. Repeating it returns the first answer. */
+  async initiate(
+    caller: Caller,
+    request: CallRequest & {
+      readonly sessionId: string;
+      readonly requestNumber?: number | undefined;
+      readonly callbackUrl?: string | undefined;
+      readonly answeredAtMs?: number | undefined;
+    },
+  ): Promise<
+    Result<
+      CreditAnswer & { readonly replayed: boolean },
+      ResolveRefusal | InitiateRefusal | 'callback_url_invalid'
+    >
+  > {
+    if (request.callbackUrl !== undefined && !isHttpUrl(request.callbackUrl)) {
+      return chargingRefusal('callback_url_invalid');
+    }
+    const requestNumber = request.requestNumber ?? 0;
+    // A repeated initiate must not resolve the PIN again (its first use activated the card).
+    const existing = await this.reads.findSession(caller.principal.id, request.sessionId);
+    const resolved = existing ? null : await this.resolve(caller, request);
+    if (resolved && !resolved.ok) return resolved;
+    const fingerprint = JSON.stringify([
+      'initial',
+      subscriberKey(request.subscriber),
+      request.callerNumber ?? null,
+      request.calledNumber,
+      request.callbackUrl ?? null,
+    ]);
+    const r = resolved?.value;
+    return this.committer.submit('charging.initiate', {
+      caller,
+      sessionId: request.sessionId,
+      requestNumber,
+      fingerprint,
+      accountId: r?.accountId ?? existing!.accountId,
+      subscriber: r?.subscriber ?? existing!.subscriber,
+      callerNumber: request.callerNumber ?? null,
+      calledNumber: request.calledNumber,
+      route: r?.route ?? {
+        carrierId: existing!.carrierId,
+        prefix: existing!.prefix,
+        destinationName: existing!.destinationName,
+        currency: existing!.currency,
+        rateSnapshot: existing!.rateSnapshot,
+      },
+      callbackUrl: request.callbackUrl ?? null,
+      answerMs: request.answeredAtMs ?? null,
+      linkAni: r?.linkAni ?? null,
+      policy: this.policy,
+    });
+  }
+
+  /** Reports the seconds used of the last grant; charges them and grants the next slice. */
+  update(
+    caller: Caller,
+    request: { sessionId: string; requestNumber: number; usedSeconds: number },
+  ): Promise<Result<CreditAnswer, ReportRefusal>> {
+    return this.committer.submit('charging.update', {
+      caller,
+      sessionId: request.sessionId,
+      requestNumber: request.requestNumber,
+      fingerprint: JSON.stringify(['update', request.usedSeconds]),
+      usedSeconds: request.usedSeconds,
+      policy: this.policy,
+    });
+  }
+
+  /** Ends the call: charges the seconds used of the last grant, releases the rest, writes the CDR. */
+  terminate(
+    caller: Caller,
+    request: { sessionId: string; requestNumber: number; usedSeconds: number; reason?: string },
+  ): Promise<Result<CreditAnswer, ReportRefusal>> {
+    const reason = request.reason ?? 'normal';
+    return this.committer.submit('charging.terminate', {
+      caller,
+      sessionId: request.sessionId,
+      requestNumber: request.requestNumber,
+      fingerprint: JSON.stringify(['terminate', request.usedSeconds, reason]),
+      usedSeconds: request.usedSeconds,
+      reason,
+      policy: this.policy,
+    });
+  }
+
+  /**
+   * Ends every session whose grant ran out (plus grace) with no word from its switch. The server
+   * runs this on a timer; deadlines are in the database, so it survives a restart, and each
+   * session is re-checked under its row lock, so two processes never both end one.
+   */
+  async superviseDue(): Promise<number> {
+    const ids = await this.reads.dueSessions(this.clock.nowMs(), this.settings.supervisionBatchMax);
+    const ended = await Promise.all(
+      ids.map((sessionPk) => this.committer.submit('charging.supervise', { sessionPk })),
+    );
+    return ended.filter((cdrId) => cdrId !== null).length;
+  }
+
+  // --- reads -----------------------------------------------------------------------------
+
+  async session(caller: Caller, sessionId: string): Promise<ChargingSession | null> {
+    const session =
+      (await this.reads.findSession(caller.principal.id, sessionId)) ??
+      (isOperator(caller) ? await this.reads.getSession(sessionId) : null);
+    return session;
+  }
+
+  listSessions(
+    caller: Caller,
+    query: { status?: SessionStatus; accountId?: string; cursor?: string; limit: number },
+  ): Promise<ChargingSession[]> {
+    return this.reads.listSessions({
+      status: query.status,
+      accountId: query.accountId,
+      afterId: query.cursor,
+      principalId: isOperator(caller) ? undefined : caller.principal.id,
+      limit: query.limit,
+    });
+  }
+
+  async cdr(caller: Caller, id: string): Promise<Cdr | null> {
+    const cdr = await this.reads.getCdr(id);
+    if (!cdr || !(isOperator(caller) || cdr.principalId === caller.principal.id)) return null;
+    return cdr;
+  }
+
+  listCdrs(
+    caller: Caller,
+    query: { accountId?: string; fromMs?: number; toMs?: number; cursor?: string; limit: number },
+  ): Promise<Cdr[]> {
+    return this.reads.listCdrs({
+      accountId: query.accountId,
+      fromMs: query.fromMs,
+      toMs: query.toMs,
+      afterId: query.cursor,
+      principalId: isOperator(caller) ? undefined : caller.principal.id,
+      limit: query.limit,
+    });
+  }
+
+  /**
+   * What a calling-card holder hears on request (seed 000): balance, minutes left to a number,
+   * recent calls, recent top-ups and purchases.
+   */
+  async report(
+    caller: Caller,
+    request: { subscriber: SubscriberRef; calledNumber?: string; source?: string },
+  ): Promise<Result<AccountReport, ResolveRefusal>> {
+    const found = await this.findSubscriber(caller, request.subscriber, request.source);
+    if (!found.ok) return found;
+    const { accountId, subscriber } = found.value;
+    const account = await this.ledgerReads.getAccount(accountId);
+    if (!account) return chargingRefusal('unknown_account');
+    const balance = balanceOf(account);
+    let destination: AccountReport['destination'] = null;
+    if (request.calledNumber !== undefined) {
+      const nowMs = this.clock.nowMs();
+      const routed = this.rating.route({
+        number: request.calledNumber,
+        currency: account.currency,
+        startMs: nowMs,
+      });
+      if (!routed.ok) return routeRefusal(routed);
+      destination = {
+        calledNumber: request.calledNumber,
+        carrierId: routed.value.carrierId,
+        destinationName: routed.value.destinationName,
+        maxSeconds: this.maxSeconds(routed.value.rate, nowMs, balance.availableMinor),
+      };
+    }
+    const [recentCalls, history, active] = await Promise.all([
+      this.reads.listCdrs({ accountId, newestFirst: true, limit: reportItemsMax }),
+      this.ledgerReads.accountHistory({ accountId, limit: 50 }),
+      this.reads.listSessions({ accountId, status: 'active', limit: 100 }),
+    ]);
+    const recentCredits = history.entries
+      .filter((entry) => entry.side === 'credit' && entry.transfer.kind !== 'hold')
+      .filter((entry) => entry.transfer.kind !== 'void' && entry.transfer.kind !== 'expire')
+      .slice(0, reportItemsMax)
+      .map((entry) => ({
+        transferId: entry.transfer.id,
+        amountMinor: entry.transfer.amountMinor,
+        atMs: entry.transfer.createdAtMs,
+        memo: entry.transfer.memo,
+      }));
+    return ok({
+      accountId,
+      subscriber,
+      currency: account.currency,
+      postedMinor: balance.postedMinor,
+      availableMinor: balance.availableMinor,
+      heldMinor: balance.heldMinor,
+      destination,
+      activeCalls: active.length,
+      recentCalls,
+      recentCredits,
+    });
+  }
+
+  // --- low-balance thresholds ------------------------------------------------------------
+
+  async setThreshold(
+    caller: Caller,
+    input: { accountId: string; thresholdMinor: Minor; url: string },
+  ): Promise<Result<BalanceThreshold, 'account_not_found' | 'callback_url_invalid'>> {
+    if (!isHttpUrl(input.url)) return chargingRefusal('callback_url_invalid');
+    const account = await this.ledgerReads.getAccount(input.accountId);
+    if (!account || !canSeeOwner(caller, account.ownerId)) {
+      return refuse('account_not_found', 'The account does not exist or is not visible to you.');
+    }
+    const threshold: BalanceThreshold = {
+      accountId: account.id,
+      thresholdMinor: input.thresholdMinor,
+      url: input.url,
+      armed: balanceOf(account).postedMinor >= input.thresholdMinor,
+      createdBy: caller.principal.id,
+      updatedAtMs: this.clock.nowMs(),
+    };
+    await this.committer.submit('charging.setThreshold', { threshold });
+    return ok(threshold);
+  }
+
+  async getThreshold(
+    caller: Caller,
+    accountId: string,
+  ): Promise<Result<BalanceThreshold, 'threshold_not_found'>> {
+    const threshold = await this.reads.getThreshold(accountId);
+    const account = threshold ? await this.ledgerReads.getAccount(accountId) : null;
+    if (!threshold || !account || !canSeeOwner(caller, account.ownerId)) {
+      return chargingRefusal('threshold_not_found');
+    }
+    return ok(threshold);
+  }
+
+  async deleteThreshold(
+    caller: Caller,
+    accountId: string,
+  ): Promise<Result<null, 'threshold_not_found'>> {
+    const found = await this.getThreshold(caller, accountId);
+    if (!found.ok) return found;
+    await this.committer.submit('charging.deleteThreshold', { accountId });
+    return ok(null);
+  }
+
+  // --- the outbox ------------------------------------------------------------------------
+
+  /**
+   * Sends due outbox events (disconnect callbacks, low-balance webhooks) through `send`, each
+   * claimed first so two processes never send one event at once. A failed send is retried
+   * with exponential backoff, up to `outboxAttemptsMax` attempts.
+   */
+  async deliverOutbox(
+    send: (event: OutboxEvent) => Promise<void>,
+    options: { leaseMs?: number; limit?: number } = {},
+  ): Promise<number> {
+    const nowMs = this.clock.nowMs();
+    const leaseMs = options.leaseMs ?? 30_000;
+    const due = await this.reads.dueOutbox(nowMs, options.limit ?? 100);
+    let delivered = 0;
+    await Promise.all(
+      due.map(async (event) => {
+        const claimed = await this.committer.submit('outbox.claim', {
+          id: event.id,
+          expectedNextAttemptMs: event.nextAttemptMs,
+          leaseUntilMs: nowMs + leaseMs,
+        });
+        if (!claimed) return;
+        const attempts = event.attempts + 1;
+        try {
+          await send(event);
+          delivered += 1;
+          await this.committer.submit('outbox.settle', {
+            id: event.id,
+            change: { status: 'delivered', attempts, nextAttemptMs: nowMs, lastError: null },
+          });
+        } catch (error) {
+          const failed = attempts >= this.settings.outboxAttemptsMax;
+          await this.committer.submit('outbox.settle', {
+            id: event.id,
+            change: {
+              status: failed ? 'failed' : 'pending',
+              attempts,
+              nextAttemptMs: this.clock.nowMs() + backoffMs(attempts),
+              lastError: error instanceof Error ? error.message.slice(0, 500) : 'send failed',
+            },
+          });
+        }
+      }),
+    );
+    return delivered;
+  }
+
+  listOutbox(query: { topic?: string; limit: number }): Promise<OutboxEvent[]> {
+    return this.reads.listOutbox(query);
+  }
+
+  // --- resolution ------------------------------------------------------------------------
+
+  private async findSubscriber(
+    caller: Caller,
+    ref: SubscriberRef,
+    source: string | undefined,
+    callerNumber?: string,
+  ): Promise<
+    Result<
+      { accountId: string; subscriber: string; card: boolean },
+      'unknown_account' | 'pin_malformed' | 'redeem_locked'
+    >
+  > {
+    if ('pin' in ref) {
+      const card = await this.vouchers.resolveCard(caller, {
+        pin: ref.pin,
+        ani: callerNumber,
+        source,
+      });
+      if (!card.ok) {
+        if (card.code === 'pin_malformed' || card.code === 'redeem_locked') {
+          return refuse(card.code, card.message);
+        }
+        return chargingRefusal('unknown_account');
+      }
+      return ok({
+        accountId: card.value.accountId,
+        subscriber: `card:${card.value.serial}`,
+        card: true,
+      });
+    }
+    const link = await this.reads.getAniLink(ref.ani);
+    if (link) return ok({ accountId: link.accountId, subscriber: link.subscriber, card: false });
+    for (const currency of this.rating.planCurrencies()) {
+      const id = callerNumberAccountId(ref.ani, currency);
+      if (await this.ledgerReads.getAccount(id)) {
+        return ok({ accountId: id, subscriber: `ani:${ref.ani}`, card: false });
+      }
+    }
+    return chargingRefusal('unknown_account');
+  }
+
+  private async resolve(
+    caller: Caller,
+    request: CallRequest,
+  ): Promise<Result<Resolved, ResolveRefusal>> {
+    const found = await this.findSubscriber(
+      caller,
+      request.subscriber,
+      request.source,
+      request.callerNumber,
+    );
+    if (!found.ok) return found;
+    const account = await this.ledgerReads.getAccount(found.value.accountId);
+    if (!account || account.status === 'closed') return chargingRefusal('unknown_account');
+    if (account.status === 'frozen') {
+      return refuse('account_frozen', 'The subscriber account is frozen.');
+    }
+    const nowMs = this.clock.nowMs();
+    const routed = this.rating.route({
+      number: request.calledNumber,
+      currency: account.currency,
+      startMs: nowMs,
+    });
+    if (!routed.ok) return routeRefusal(routed);
+    const route = routed.value;
+    const availableMinor = balanceOf(account).availableMinor;
+    const wantsLink =
+      found.value.card &&
+      (request.linkAni ?? this.settings.autoLinkAni) &&
+      request.callerNumber !== undefined;
+    return ok({
+      accountId: account.id,
+      subscriber: found.value.subscriber,
+      currency: account.currency,
+      availableMinor,
+      route: {
+        carrierId: route.carrierId,
+        prefix: route.prefix,
+        destinationName: route.destinationName,
+        currency: account.currency,
+        rateSnapshot: snapshotOf(route.rate, route.carrierId, route.tariff.version.effectiveFromMs),
+        rateJson: encodeRate(route.rate.rate),
+      },
+      maxSeconds: this.maxSeconds(route.rate, nowMs, availableMinor),
+      linkAni: wantsLink ? (request.callerNumber ?? null) : null,
+    });
+  }
+
+  private maxSeconds(
+    rate: Parameters<typeof allowance>[0],
+    nowMs: number,
+    availableMinor: Minor,
+  ): number {
+    if (availableMinor < this.settings.minimumBalanceMinor) return 0;
+    return allowance(rate, nowMs, availableMinor, {
+      durationSecondsMax: this.settings.callSecondsMax,
+    });
+  }
+}
+
+function routeRefusal(refusal: { code: string; message: string }) {
+  // A currency without a routing plan has no route for any number.
+  const code =
+    refusal.code === 'destination_not_allowed' || refusal.code === 'number_malformed'
+      ? refusal.code
+      : 'no_route';
+  return refuse(code, refusal.message);
+}
+
+function isOperator(caller: Caller): boolean {
+  return caller.principal.kind === 'operator';
+}
+
+function subscriberKey(ref: SubscriberRef): string {
+  // The fingerprint never holds a PIN, only whether one was used.
+  return 'pin' in ref ? 'pin' : `ani:${ref.ani}`;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function backoffMs(attempts: number): number {
+  return Math.min(1000 * 2 ** (attempts - 1), 15 * 60_000);
+}

@@ -1,0 +1,19 @@
+// Every way the charging engine can refuse a request. The first five are the authorize reasons
+// that RFC 4006 switches expect as a denial; the rest are protocol errors of a session.
+
+export const chargingRefusals = {
+  insufficient_balance:
+    'The balance does not cover the prescribed minimum or the first billing increment.',
+  unknown_account: 'No usable balance belongs to this subscriber (PIN or caller number).',
+  session_exists: 'A session with this id was started with a different request.',
+  session_not_found: 'No session has this id for your principal.',
+  session_closed: 'The session has ended; nothing was charged by this request.',
+  session_expired:
+    'The grant of this session ran out before this update arrived; the server ends the session.',
+  request_out_of_order: 'A later request of this session was already answered; nothing changed.',
+  request_conflict: 'This request number was already used with a different request.',
+  subscriber_required: 'Name the subscriber by pin or by ani (caller number), not both.',
+  callback_url_invalid: 'The callback URL must be an http:// or https:// URL.',
+  threshold_not_found: 'The account has no low-balance threshold.',
+} as const;
+export type ChargingRefusalCode = keyof typeof chargingRefusals;
