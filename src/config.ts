@@ -1,5 +1,7 @@
 // Configuration from the environment, read in one place. Flags on the command line win.
 
+import type { ChargingSettings } from './core/charging/charging.ts';
+
 export interface EnvConfig {
   readonly databaseUrl: string | undefined;
   readonly sqlitePath: string | undefined;
@@ -11,6 +13,10 @@ export interface EnvConfig {
   readonly pinKey: string | undefined;
   /** TOLLGATE_PIN_KEY_FILE: where the PIN key file lives; default `pin.key` beside the database. */
   readonly pinKeyFile: string | undefined;
+  /** Charging policy: TOLLGATE_CHARGING_* variables, unset ones keep their defaults. */
+  readonly charging: Partial<ChargingSettings>;
+  /** TOLLGATE_WEBHOOK_SECRET: signs webhook and disconnect-callback bodies. */
+  readonly webhookSecret: string | undefined;
   /** Where sold PINs are delivered from: SMTP (e-mail, fax by mail) and SMPP (SMS). */
   readonly delivery: {
     readonly smtpUrl: string | undefined;
@@ -32,6 +38,8 @@ export function readEnv(env: NodeJS.ProcessEnv): EnvConfig {
     logLevel: env.TOLLGATE_LOG_LEVEL ?? 'info',
     pinKey: env.TOLLGATE_PIN_KEY,
     pinKeyFile: env.TOLLGATE_PIN_KEY_FILE || undefined,
+    charging: chargingOf(env),
+    webhookSecret: env.TOLLGATE_WEBHOOK_SECRET || undefined,
     delivery: {
       smtpUrl: env.TOLLGATE_SMTP_URL || undefined,
       mailFrom: env.TOLLGATE_MAIL_FROM || undefined,
@@ -39,5 +47,24 @@ export function readEnv(env: NodeJS.ProcessEnv): EnvConfig {
       smppUrl: env.TOLLGATE_SMPP_URL || undefined,
       smsSender: env.TOLLGATE_SMS_SENDER || undefined,
     },
+  };
+}
+
+function wholeNumber(text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined || !/^[0-9]{1,9}$/.test(text)) return undefined;
+  const value = Number(text);
+  return value >= min && value <= max ? value : undefined;
+}
+
+/** TOLLGATE_CHARGING_SLICE_SECONDS, _GRACE_SECONDS, _MIN_BALANCE (minor units), _AUTO_LINK_ANI. */
+function chargingOf(env: NodeJS.ProcessEnv): Partial<ChargingSettings> {
+  const slice = wholeNumber(env.TOLLGATE_CHARGING_SLICE_SECONDS, 1, 86_400);
+  const grace = wholeNumber(env.TOLLGATE_CHARGING_GRACE_SECONDS, 0, 3_600);
+  const minimum = env.TOLLGATE_CHARGING_MIN_BALANCE;
+  return {
+    ...(slice === undefined ? {} : { sliceSeconds: slice }),
+    ...(grace === undefined ? {} : { graceSeconds: grace }),
+    ...(minimum && /^[0-9]{1,18}$/.test(minimum) ? { minimumBalanceMinor: BigInt(minimum) } : {}),
+    ...(env.TOLLGATE_CHARGING_AUTO_LINK_ANI === 'true' ? { autoLinkAni: true } : {}),
   };
 }

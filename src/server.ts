@@ -8,6 +8,9 @@ import { type DeliveryConfig, pinSenderFromConfig } from './adapters/delivery/pi
 import { type App, buildApp } from './adapters/http/app.ts';
 import { createMetrics } from './adapters/http/metrics.ts';
 import { defaultPinKeyFile, loadPinKeyForStore } from './adapters/keys/pin-key-guard.ts';
+import { httpEventSender } from './adapters/webhooks/http-event-sender.ts';
+import type { ChargingSettings } from './core/charging/charging.ts';
+import type { OutboxEvent } from './core/charging/charging-types.ts';
 import { hashApiKey } from './core/principals/principals.ts';
 import type { Clock } from './core/shared/clock.ts';
 import { systemCaller } from './core/shared/principal.ts';
@@ -21,6 +24,9 @@ export const holdExpiryIntervalMs = 1000;
 
 /** How often the server logs a warning for each product whose stock is below its threshold. */
 export const lowStockCheckIntervalMs = 60_000;
+
+/** How often the server ends charging sessions whose grant ran out, and sends due webhooks. */
+export const supervisionIntervalMs = 1000;
 
 /** How often the server looks for tariffs activated by another process sharing the database. */
 export const tariffRefreshIntervalMs = 5000;
@@ -47,6 +53,11 @@ export interface ServerOptions {
   /** Channels to build a PinSender from when `pinSender` is not given. */
   readonly delivery?: DeliveryConfig | undefined;
   readonly voucherSettings?: Partial<VoucherSettings> | undefined;
+  readonly chargingSettings?: Partial<ChargingSettings> | undefined;
+  /** Signs webhook and disconnect-callback bodies (X-Tollgate-Signature). */
+  readonly webhookSecret?: string | undefined;
+  /** Sends outbox events; default: HTTP POST to each event's URL. */
+  readonly eventSender?: ((event: OutboxEvent) => Promise<void>) | undefined;
 }
 
 export interface RunningServer {
@@ -77,6 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services = await createServices(store, options.clock, {
     pinKey,
     voucherSettings: options.voucherSettings,
+    chargingSettings: options.chargingSettings,
   });
   const newAdminKey = await ensureAdminKey(services, options.adminKey);
   let demoAdminKey: string | null = null;
@@ -132,6 +144,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
   }, lowStockCheckIntervalMs);
   stockWatch.unref();
+  // Charging supervision: sessions whose grant ran out with no word from the switch are ended
+  // and charged, and their switch told to disconnect, from deadlines kept in the database. Then
+  // the outbox: disconnect callbacks and low-balance webhooks, retried until delivered.
+  const sendEvent = options.eventSender ?? httpEventSender({ secret: options.webhookSecret });
+  let supervising = false;
+  const supervision = setInterval(() => {
+    if (supervising) return;
+    supervising = true;
+    services.charging
+      .superviseDue()
+      .then((ended) => {
+        if (ended > 0 && options.logger) {
+          options.logger.warn({ sessions: ended }, 'charging sessions ended by supervision');
+        }
+        return services.charging.deliverOutbox(sendEvent);
+      })
+      .catch((error: unknown) => {
+        if (options.logger) options.logger.error({ err: error }, 'charging supervision failed');
+      })
+      .finally(() => {
+        supervising = false;
+      });
+  }, supervisionIntervalMs);
+  supervision.unref();
   const tariffRefresh = setInterval(() => {
     services.rating.refresh().catch((error: unknown) => {
       if (options.logger) options.logger.error({ err: error }, 'tariff refresh failed');
@@ -152,6 +188,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clearInterval(expiry);
       clearInterval(delivery);
       clearInterval(stockWatch);
+      clearInterval(supervision);
       await configured?.close();
       clearInterval(tariffRefresh);
       await app.close();

@@ -10,7 +10,7 @@ export interface ApiEnv {
   readonly app: App;
   readonly adminKey: string;
   call(
-    method: 'GET' | 'POST' | 'PUT',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     url: string,
     options?: {
       key?: string | null;

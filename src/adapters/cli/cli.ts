@@ -63,6 +63,8 @@ export function buildProgram(io: CliIo): Command {
       pinKey: io.env.pinKey,
       pinKeyFile: io.env.pinKeyFile,
       delivery: io.env.delivery,
+      chargingSettings: io.env.charging,
+      webhookSecret: io.env.webhookSecret,
       demo: flags.demo ?? false,
       logger,
       clock,

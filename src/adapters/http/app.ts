@@ -19,6 +19,7 @@ import type { Services } from '../../services.ts';
 import { type ErrorCode, errorBody, HttpRefusal, httpStatusOf } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { chargingRoutes } from './routes/charging.ts';
 import { principalRoutes } from './routes/principals.ts';
 import { ratingRoutes } from './routes/rating.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -120,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(principalRoutes, { services: options.services });
   await app.register(ratingRoutes, { services: options.services });
   await app.register(voucherRoutes, { services: options.services });
+  await app.register(chargingRoutes, { services: options.services });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

@@ -2,6 +2,7 @@
 // (ledger, principals, ...) and from the HTTP layer itself (validation, auth). docs/errors.md
 // lists them all; a test fails when the two drift apart.
 
+import { chargingRefusals } from '../../core/charging/codes.ts';
 import { accountRefusals, ledgerRefusals } from '../../core/ledger/codes.ts';
 import { principalRefusals } from '../../core/principals/principals.ts';
 import { ratingRefusals } from '../../core/rating/rating-commands.ts';
@@ -24,6 +25,7 @@ export const httpRefusals = {
     'Amounts are strings of digits in minor units, without sign, leading zeros or fraction.',
   transfer_not_found: 'The transfer does not exist or is not visible to you.',
   cursor_invalid: 'The cursor is not one this server handed out.',
+  cdr_not_found: 'The call detail record does not exist or is not visible to you.',
   internal_error:
     'Something failed inside Tollgate; nothing you sent caused it. It has been logged.',
   service_unavailable: 'The server is shutting down or its database is unreachable; retry shortly.',
@@ -36,6 +38,7 @@ export const allRefusals = {
   ...principalRefusals,
   ...ratingRefusals,
   ...voucherRefusals,
+  ...chargingRefusals,
 };
 export type ErrorCode = keyof typeof allRefusals;
 
@@ -118,6 +121,17 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   commission_rule_invalid: 400,
   pin_file_invalid: 422,
   delivery_address_invalid: 400,
+  insufficient_balance: 422,
+  unknown_account: 422,
+  session_exists: 409,
+  session_not_found: 404,
+  session_closed: 409,
+  session_expired: 409,
+  request_out_of_order: 409,
+  request_conflict: 409,
+  callback_url_invalid: 400,
+  threshold_not_found: 404,
+  cdr_not_found: 404,
 };
 
 /** The body of every error response; `details` lists per-item problems (a tariff's lines). */

@@ -1,5 +1,7 @@
 // Core objects as JSON: snake_case fields, amounts as decimal strings, times as ISO 8601.
 
+import { stringify } from 'csv-stringify/sync';
+import type { FastifyReply } from 'fastify';
 import type { AccountView as CoreAccountView } from '../../core/ledger/ledger.ts';
 import type { Transfer } from '../../core/ledger/types.ts';
 import type { Principal } from '../../core/shared/principal.ts';
@@ -58,4 +60,28 @@ export function principalJson(principal: Principal) {
     status: principal.status,
     created_at: iso(principal.createdAtMs),
   };
+}
+
+/** Rates are stored as encodeRate JSON (camelCase); the API speaks snake_case throughout. */
+export function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [
+      key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      snakeKeys(inner),
+    ]),
+  );
+}
+
+/** A list as JSON (`{items}`) or, with `format=csv`, as a CSV file with a header line. */
+export function sendTable(
+  reply: FastifyReply,
+  format: string | undefined,
+  rows: Array<Record<string, unknown>>,
+) {
+  if (format === 'csv') {
+    return reply.type('text/csv; charset=utf-8').send(stringify(rows, { header: true }));
+  }
+  return reply.send({ items: rows });
 }

@@ -12,7 +12,6 @@ export const chargingRefusals = {
     'The grant of this session ran out before this update arrived; the server ends the session.',
   request_out_of_order: 'A later request of this session was already answered; nothing changed.',
   request_conflict: 'This request number was already used with a different request.',
-  subscriber_required: 'Name the subscriber by pin or by ani (caller number), not both.',
   callback_url_invalid: 'The callback URL must be an http:// or https:// URL.',
   threshold_not_found: 'The account has no low-balance threshold.',
 } as const;

@@ -22,6 +22,8 @@ export const scopes = [
   'vouchers:sell',
   'vouchers:redeem',
   'vouchers:admin',
+  'charging:control',
+  'charging:read',
 ] as const;
 export type Scope = (typeof scopes)[number];
 
@@ -39,11 +41,20 @@ export const defaultScopes: Record<PrincipalKind, readonly Scope[]> = {
     'vouchers:sell',
     'vouchers:redeem',
     'vouchers:admin',
+    'charging:control',
+    'charging:read',
   ],
   distributor: ['accounts:read', 'transfers:write', 'vouchers:read'],
   retailer: ['accounts:read', 'transfers:write', 'vouchers:read', 'vouchers:sell'],
   terminal: ['accounts:read', 'vouchers:read', 'vouchers:sell'],
-  switch: ['accounts:read', 'holds:write', 'rating:read', 'vouchers:redeem'],
+  switch: [
+    'accounts:read',
+    'holds:write',
+    'rating:read',
+    'vouchers:redeem',
+    'charging:control',
+    'charging:read',
+  ],
   provider: ['accounts:read'],
 };
 

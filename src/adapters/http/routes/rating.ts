@@ -16,7 +16,7 @@ import type { Services } from '../../../services.ts';
 import { callerOf, sendError } from '../app.ts';
 import { amountOf, currencyOf } from '../request-parsing.ts';
 import { Amount, Currency, errorResponses, IdParams } from '../schemas.ts';
-import { iso } from '../views.ts';
+import { iso, snakeKeys } from '../views.ts';
 
 /** Tariff files are large: a million-prefix deck is about 60 MB of CSV. */
 export const tariffBodyLimitBytes = 256 * 1024 * 1024;
@@ -162,18 +162,6 @@ const PageQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-
-/** Rates are stored as encodeRate JSON (camelCase); the API speaks snake_case throughout. */
-function snakeKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(snakeKeys);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, inner]) => [
-      key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
-      snakeKeys(inner),
-    ]),
-  );
-}
 
 function carrierJson(carrier: Carrier) {
   return {

@@ -5,7 +5,6 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Batch, Product, Sale } from '../../../core/vouchers/voucher-types.ts';
@@ -18,7 +17,7 @@ import { callerOf, sendError } from '../app.ts';
 import type { ErrorCode } from '../errors.ts';
 import { amountOf, currencyOf, idempotencyKeyOf } from '../request-parsing.ts';
 import { ErrorResponse, IdempotencyHeaders, IdParams, TransferView } from '../schemas.ts';
-import { iso, transferJson } from '../views.ts';
+import { iso, sendTable, transferJson } from '../views.ts';
 import {
   BatchView,
   CommissionRuleBody,
@@ -105,17 +104,6 @@ export function saleJson(s: Sale) {
 const dayMs = 86_400_000;
 const dateMs = (text: string | undefined, add = 0) =>
   text === undefined ? undefined : Date.parse(`${text}T00:00:00Z`) + add;
-
-function sendTable(
-  reply: FastifyReply,
-  format: string | undefined,
-  rows: Array<Record<string, unknown>>,
-) {
-  if (format === 'csv') {
-    return reply.type('text/csv; charset=utf-8').send(stringify(rows, { header: true }));
-  }
-  return reply.send({ items: rows });
-}
 
 export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
   app,
