@@ -4,6 +4,7 @@
 // in the transaction that the group commit makes durable before anyone hears the answer.
 
 import type { LedgerBatch, LedgerNeeds } from '../ledger/ledger-batch.ts';
+import { auditEvent } from '../ledger/ledger-commands.ts';
 import type { TransferRequest } from '../ledger/requests.ts';
 import { type Account, balanceOf } from '../ledger/types.ts';
 import type { Currency, Minor } from '../money/money.ts';
@@ -341,7 +342,30 @@ async function finish(
   await stores.charging.saveSession(ended);
   await stores.charging.insertCdr(cdr);
   await watchThreshold(context, session.accountId);
+  await markExhausted(context, ended);
   return { session: ended, cdr };
+}
+
+/** A calling card whose balance a call has used up is `exhausted`: its PIN no longer calls. */
+async function markExhausted(context: WriteContext, session: ChargingSession): Promise<void> {
+  if (!session.subscriber.startsWith('card:')) return;
+  const account = context.ledger.account(session.accountId);
+  if (!account || balanceOf(account).postedMinor > 0n) return;
+  const serial = session.subscriber.slice('card:'.length);
+  const pin = await context.stores.vouchers.findPinBySerial(serial);
+  if (pin?.status !== 'active') return;
+  await context.stores.vouchers.updatePin(pin.id, { status: 'exhausted' });
+  await context.stores.vouchers.insertAuditEvents([
+    auditEvent(
+      systemCaller,
+      context.nowMs,
+      'voucher.exhausted',
+      { type: 'voucher', id: serial },
+      {
+        session_id: session.sessionId,
+      },
+    ),
+  ]);
 }
 
 /** Common checks of update and terminate: the session, replays, order. */

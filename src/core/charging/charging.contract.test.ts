@@ -363,6 +363,29 @@ describeEachStore('charging', (kind) => {
       await e.charging.authorize(sw, { subscriber: { ani: '15557770000' }, calledNumber: us }),
     );
     expect(byAni).toMatchObject({ subscriber: `card:${serial}`, availableMinor: 470n });
+    // Spending the card to the last cent exhausts it: its PIN calls no more.
+    value(
+      await e.charging.initiate(sw, { sessionId: 'card-2', subscriber: { pin }, calledNumber: us }),
+    );
+    const drained = value(
+      await e.charging.terminate(sw, { sessionId: 'card-2', requestNumber: 1, usedSeconds: 60 }),
+    );
+    expect(drained.chargedMinor).toBe(70n);
+    for (let n = 3; (await balanceOfAccount(e, byAni.accountId)).postedMinor > 0n; n += 1) {
+      const id = `card-${n}`;
+      const started = await e.charging.initiate(sw, {
+        sessionId: id,
+        subscriber: { pin },
+        calledNumber: us,
+      });
+      if (!started.ok) break;
+      value(await e.charging.terminate(sw, { sessionId: id, requestNumber: 1, usedSeconds: 60 }));
+    }
+    const history = value(await e.vouchers.voucherHistory(serial));
+    expect((await balanceOfAccount(e, byAni.accountId)).postedMinor).toBe(0n);
+    expect(history.voucher.status).toBe('exhausted');
+    const spent = await e.charging.authorize(sw, { subscriber: { pin }, calledNumber: us });
+    expect(spent.ok ? 'ok' : spent.code).toBe('unknown_account');
     const wrong = await e.charging.authorize(sw, {
       subscriber: { pin: '000000000000' },
       calledNumber: us,
