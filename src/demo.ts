@@ -1,7 +1,7 @@
 // Demo data for `npm start`: a few principals, accounts and transfers, made once on an empty
 // database so the API has something to show.
 
-import { systemCaller } from './core/shared/principal.ts';
+import { type Principal, systemCaller } from './core/shared/principal.ts';
 import type { Services } from './services.ts';
 
 export async function seedDemo(services: Services): Promise<boolean> {
@@ -84,7 +84,53 @@ export async function seedDemo(services: Services): Promise<boolean> {
   if (!hold.ok) throw new Error(`demo seed failed: ${hold.code}`);
   await seedRating(services);
   await seedVouchers(services, retailer.id);
+  await seedCharging(services, retailer);
   return true;
+}
+
+/** The caller number whose prepaid balance the demo funds, for a first call through the API. */
+export const demoCallerNumber = '15550001234';
+
+/**
+ * A PIN-less subscriber: a top-up voucher sold by the retailer and redeemed onto the caller
+ * number, so `POST /v1/charging/initiate` works out of the box.
+ */
+async function seedCharging(services: Services, retailer: Principal): Promise<void> {
+  const { vouchers } = services;
+  const must = <T>(result: { ok: true; value: T } | { ok: false; code: string }): T => {
+    if (!result.ok) throw new Error(`demo seed failed: ${result.code}`);
+    return result.value;
+  };
+  const product = must(
+    await vouchers.createProduct(systemCaller, {
+      id: 'prd_demo_topup_5',
+      name: 'Demo top-up 5 USD',
+      carrierId: 'acme',
+      currency: 'USD',
+      faceValueMinor: 500n,
+      validityDays: 180,
+      pinLength: 12,
+      pinAlphabet: 'digits',
+      pinCheck: 'luhn',
+      accessNumber: '+15550100',
+      mode: 'top_up',
+      instructions: 'Dial *100*PIN# from your phone to add 5 USD.',
+      lowStockThreshold: 2,
+    }),
+  );
+  must(await vouchers.createBatch(systemCaller, { productId: product.id, count: 5 }));
+  const sale = must(
+    await vouchers.sell(
+      { principal: retailer, scopes: [] },
+      {
+        productId: product.id,
+        requestedAmountMinor: 500n,
+        paidAmountMinor: 500n,
+        idempotencyKey: 'demo-topup-sale',
+      },
+    ),
+  );
+  must(await vouchers.redeem(systemCaller, { pin: sale.pin, ani: demoCallerNumber }));
 }
 
 /** A prepaid card product with a small pool of PINs, and a voucher float for the retailer. */

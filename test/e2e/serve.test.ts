@@ -70,6 +70,22 @@ describe('tollgate serve --demo', () => {
     expect(statSync(join(dir, 'demo-admin-key')).mode & 0o777).toBe(0o600);
   });
 
+  it('authorizes a first call for the demo caller number, as the start-up message suggests', async () => {
+    const response = await fetch(`${url}/v1/charging/authorize`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ subscriber: { ani: '15550001234' }, destination: '+12125550100' }),
+    });
+    expect(response.status).toBe(200);
+    // 5.00 USD at 0.01 a minute in 60/6 increments buys the four-hour call limit.
+    expect(await response.json()).toMatchObject({
+      allowed: true,
+      carrier_id: 'acme',
+      available: '500',
+      max_seconds: 14_400,
+    });
+  });
+
   it('stops cleanly on SIGTERM', async () => {
     const exited = new Promise<number | null>((resolve) =>
       child.once('exit', (code) => resolve(code)),

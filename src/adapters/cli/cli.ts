@@ -11,8 +11,10 @@ import {
   balanceOf,
 } from '../../core/ledger/types.ts';
 import { principalKinds, systemCaller } from '../../core/shared/principal.ts';
+import { demoCallerNumber } from '../../demo.ts';
 import { startServer } from '../../server.ts';
 import { accountJson, principalJson, transferJson } from '../http/views.ts';
+import { registerChargingCommands } from './charging-commands.ts';
 import {
   amount,
   type CliIo,
@@ -80,6 +82,11 @@ export function buildProgram(io: CliIo): Command {
       lines.push(`  demo admin key: ${server.demoAdminKey}`);
       lines.push(
         `  try: curl -H "Authorization: Bearer ${server.demoAdminKey}" ${server.url}/v1/accounts`,
+      );
+      lines.push(
+        `  a call: curl -H "Authorization: Bearer ${server.demoAdminKey}" -H 'content-type: application/json' ` +
+          `-d '{"subscriber":{"ani":"${demoCallerNumber}"},"destination":"+12125550100"}' ` +
+          `${server.url}/v1/charging/authorize`,
       );
     } else if (server.newAdminKey) {
       lines.push(`  admin API key (shown once, store it now): ${server.newAdminKey}`);
@@ -306,6 +313,7 @@ export function buildProgram(io: CliIo): Command {
   });
   registerRatingCommands(program, io);
   registerVoucherCommands(program, io);
+  registerChargingCommands(program, io);
   return program;
 }
 

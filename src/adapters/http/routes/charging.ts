@@ -243,7 +243,7 @@ export function answerJson(answer: CreditAnswer & { replayed?: boolean }) {
   };
 }
 
-function sessionJson(s: ChargingSession) {
+export function sessionJson(s: ChargingSession) {
   return {
     id: s.id,
     session_id: s.sessionId,
@@ -271,7 +271,7 @@ function sessionJson(s: ChargingSession) {
   };
 }
 
-function cdrJson(c: Cdr) {
+export function cdrJson(c: Cdr) {
   return {
     id: c.id,
     session_id: c.sessionId,
@@ -295,7 +295,7 @@ function cdrJson(c: Cdr) {
 }
 
 /** The CSV export flattens the rate to its base price terms. */
-function cdrCsvRow(c: Cdr) {
+export function cdrCsvRow(c: Cdr) {
   const { rate, ...rest } = cdrJson(c);
   const terms = (rate as { terms?: Record<string, unknown> }).terms ?? {};
   return {
