@@ -35,7 +35,7 @@ const numOrNull = (value: bigint | number | string | null): number | null =>
   value === null ? null : Number(value);
 const bigOrNull = (value: number | null): bigint | null => (value === null ? null : BigInt(value));
 
-function sessionFromRow(row: Selectable<ChargingSessionsTable>): ChargingSession {
+export function sessionFromRow(row: Selectable<ChargingSessionsTable>): ChargingSession {
   return {
     id: row.id,
     principalId: row.principal_id,
@@ -67,7 +67,7 @@ function sessionFromRow(row: Selectable<ChargingSessionsTable>): ChargingSession
   };
 }
 
-function sessionToRow(session: ChargingSession): ChargingSessionsTable {
+export function sessionToRow(session: ChargingSession): ChargingSessionsTable {
   return {
     id: session.id,
     principal_id: session.principalId,
@@ -99,16 +99,16 @@ function sessionToRow(session: ChargingSession): ChargingSessionsTable {
   };
 }
 
-function encodeAnswer(answer: CreditAnswer): string {
+export function encodeAnswer(answer: CreditAnswer): string {
   return JSON.stringify({ ...answer, chargedMinor: answer.chargedMinor.toString() });
 }
 
-function decodeAnswer(text: string): CreditAnswer {
+export function decodeAnswer(text: string): CreditAnswer {
   const parsed = JSON.parse(text) as Omit<CreditAnswer, 'chargedMinor'> & { chargedMinor: string };
   return { ...parsed, chargedMinor: BigInt(parsed.chargedMinor) };
 }
 
-function cdrFromRow(row: Selectable<CdrsTable>): Cdr {
+export function cdrFromRow(row: Selectable<CdrsTable>): Cdr {
   return {
     id: row.id,
     sessionPk: row.session_pk,
@@ -132,7 +132,7 @@ function cdrFromRow(row: Selectable<CdrsTable>): Cdr {
   };
 }
 
-function thresholdFromRow(row: Selectable<BalanceThresholdsTable>): BalanceThreshold {
+export function thresholdFromRow(row: Selectable<BalanceThresholdsTable>): BalanceThreshold {
   return {
     accountId: row.account_id,
     thresholdMinor: big(row.threshold_minor),

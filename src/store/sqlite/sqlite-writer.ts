@@ -5,12 +5,12 @@
 import { Kysely, SqliteDialect } from 'kysely';
 import type { TxStores } from '../../core/shared/write-command.ts';
 import { writeCommands } from '../../core/write-commands.ts';
-import { KyselyChargingTxStore } from '../charging-stores.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import { KyselyAuditStore, KyselyPrincipalTxStore } from '../kysely-stores.ts';
 import { migrateToLatest } from '../migrations.ts';
 import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
+import { SqliteChargingTxStore } from './sqlite-charging-tx-store.ts';
 import { connectSqlite } from './sqlite-connection.ts';
 import { SqliteLedgerTxStore } from './sqlite-ledger-tx-store.ts';
 import { SqliteVoucherTxStore } from './sqlite-voucher-tx-store.ts';
@@ -39,7 +39,7 @@ export async function openSqliteWriter(options: {
     audit: new KyselyAuditStore(writeDb),
     rating: new KyselyRatingStore(writeDb),
     vouchers: new SqliteVoucherTxStore(writer, writeDb),
-    charging: new KyselyChargingTxStore(writeDb, 'sqlite'),
+    charging: new SqliteChargingTxStore(writer, writeDb),
   };
   const begin = writer.prepare('BEGIN IMMEDIATE');
   const commit = writer.prepare('COMMIT');

@@ -1,0 +1,201 @@
+// The charging hot path on SQLite: the statements of every credit-control request prepared once
+// on better-sqlite3, a fraction of a Kysely query's cost. Everything else is the shared Kysely
+// store. Calls run inside the group commit's transaction on the single writer connection, so
+// there is nothing to lock.
+
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Kysely, Selectable } from 'kysely';
+import type {
+  Cdr,
+  ChargingRequestRecord,
+  ChargingSession,
+  RequestType,
+} from '../../core/charging/charging-types.ts';
+import {
+  decodeAnswer,
+  encodeAnswer,
+  KyselyChargingTxStore,
+  sessionFromRow,
+  sessionToRow,
+  thresholdFromRow,
+} from '../charging-stores.ts';
+import type {
+  BalanceThresholdsTable,
+  ChargingRequestsTable,
+  ChargingSessionsTable,
+  Database,
+} from '../schema.ts';
+
+const sessionColumns = [
+  'id',
+  'principal_id',
+  'session_id',
+  'account_id',
+  'subscriber',
+  'caller_number',
+  'called_number',
+  'carrier_id',
+  'prefix',
+  'destination_name',
+  'currency',
+  'rate_snapshot',
+  'revenue_account_id',
+  'status',
+  'start_ms',
+  'answer_ms',
+  'end_ms',
+  'used_seconds',
+  'charged_minor',
+  'granted_seconds',
+  'hold_id',
+  'hold_minor',
+  'final_unit',
+  'last_request_number',
+  'deadline_ms',
+  'callback_url',
+  'reason',
+] as const satisfies ReadonlyArray<keyof ChargingSessionsTable>;
+const cdrColumns = [
+  'id',
+  'session_pk',
+  'principal_id',
+  'session_id',
+  'account_id',
+  'subscriber',
+  'caller_number',
+  'called_number',
+  'carrier_id',
+  'prefix',
+  'destination_name',
+  'currency',
+  'rate_snapshot',
+  'start_ms',
+  'answer_ms',
+  'end_ms',
+  'billed_seconds',
+  'cost_minor',
+  'reason',
+];
+
+const toParam = (value: unknown) => (typeof value === 'number' ? BigInt(value) : value);
+
+export class SqliteChargingTxStore extends KyselyChargingTxStore {
+  private readonly selectBySwitchId: BetterSqlite3.Statement<
+    [string, string],
+    Selectable<ChargingSessionsTable>
+  >;
+  private readonly selectById: BetterSqlite3.Statement<[string], Selectable<ChargingSessionsTable>>;
+  private readonly insertSessionRow: BetterSqlite3.Statement<unknown[]>;
+  private readonly updateSessionRow: BetterSqlite3.Statement<unknown[]>;
+  private readonly selectRequest: BetterSqlite3.Statement<
+    [string, bigint],
+    Selectable<ChargingRequestsTable>
+  >;
+  private readonly insertRequestRow: BetterSqlite3.Statement<unknown[]>;
+  private readonly insertCdrRow: BetterSqlite3.Statement<unknown[]>;
+  private readonly selectThreshold: BetterSqlite3.Statement<
+    [string],
+    Selectable<BalanceThresholdsTable>
+  >;
+
+  constructor(db: BetterSqlite3.Database, kysely: Kysely<Database>) {
+    super(kysely, 'sqlite');
+    const marks = (count: number) => Array.from({ length: count }, () => '?').join(', ');
+    this.selectBySwitchId = db.prepare(
+      'select * from charging_sessions where principal_id = ? and session_id = ?',
+    );
+    this.selectById = db.prepare('select * from charging_sessions where id = ?');
+    this.insertSessionRow = db.prepare(
+      `insert into charging_sessions (${sessionColumns.join(', ')}) values (${marks(sessionColumns.length)})`,
+    );
+    const updatable = sessionColumns.filter((column) => column !== 'id');
+    this.updateSessionRow = db.prepare(
+      `update charging_sessions set ${updatable.map((c) => `${c} = ?`).join(', ')} where id = ?`,
+    );
+    this.selectRequest = db.prepare(
+      'select * from charging_requests where session_pk = ? and request_number = ?',
+    );
+    this.insertRequestRow = db.prepare(
+      'insert into charging_requests (session_pk, request_number, request_type, fingerprint, ' +
+        'answer, created_at_ms) values (?, ?, ?, ?, ?, ?)',
+    );
+    this.insertCdrRow = db.prepare(
+      `insert into cdrs (${cdrColumns.join(', ')}) values (${marks(cdrColumns.length)})`,
+    );
+    this.selectThreshold = db.prepare('select * from balance_thresholds where account_id = ?');
+  }
+
+  override async findSession(principalId: string, sessionId: string) {
+    const row = this.selectBySwitchId.get(principalId, sessionId);
+    return row ? sessionFromRow(row) : null;
+  }
+
+  override async lockSession(id: string) {
+    const row = this.selectById.get(id);
+    return row ? sessionFromRow(row) : null;
+  }
+
+  override async insertSession(session: ChargingSession) {
+    const row = sessionToRow(session);
+    this.insertSessionRow.run(...sessionColumns.map((column) => toParam(row[column])));
+  }
+
+  override async saveSession(session: ChargingSession) {
+    const row = sessionToRow(session);
+    const values = sessionColumns.filter((c) => c !== 'id').map((c) => toParam(row[c]));
+    this.updateSessionRow.run(...values, session.id);
+  }
+
+  override async findRequest(sessionPk: string, requestNumber: number) {
+    const row = this.selectRequest.get(sessionPk, BigInt(requestNumber));
+    if (!row) return null;
+    return {
+      sessionPk: row.session_pk,
+      requestNumber: Number(row.request_number),
+      requestType: row.request_type as RequestType,
+      fingerprint: row.fingerprint,
+      answer: decodeAnswer(row.answer),
+      createdAtMs: Number(row.created_at_ms),
+    } satisfies ChargingRequestRecord;
+  }
+
+  override async insertRequest(record: ChargingRequestRecord) {
+    this.insertRequestRow.run(
+      record.sessionPk,
+      BigInt(record.requestNumber),
+      record.requestType,
+      record.fingerprint,
+      encodeAnswer(record.answer),
+      BigInt(record.createdAtMs),
+    );
+  }
+
+  override async insertCdr(cdr: Cdr) {
+    this.insertCdrRow.run(
+      cdr.id,
+      cdr.sessionPk,
+      cdr.principalId,
+      cdr.sessionId,
+      cdr.accountId,
+      cdr.subscriber,
+      cdr.callerNumber,
+      cdr.calledNumber,
+      cdr.carrierId,
+      cdr.prefix,
+      cdr.destinationName,
+      cdr.currency,
+      cdr.rateSnapshot,
+      BigInt(cdr.startMs),
+      cdr.answerMs === null ? null : BigInt(cdr.answerMs),
+      BigInt(cdr.endMs),
+      BigInt(cdr.billedSeconds),
+      cdr.costMinor,
+      cdr.reason,
+    );
+  }
+
+  override async getThreshold(accountId: string) {
+    const row = this.selectThreshold.get(accountId);
+    return row ? thresholdFromRow(row) : null;
+  }
+}
