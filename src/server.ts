@@ -8,7 +8,7 @@ import { type DeliveryConfig, pinSenderFromConfig } from './adapters/delivery/pi
 import { type App, buildApp } from './adapters/http/app.ts';
 import { createMetrics } from './adapters/http/metrics.ts';
 import { defaultPinKeyFile, loadPinKeyForStore } from './adapters/keys/pin-key-guard.ts';
-import { httpEventSender } from './adapters/webhooks/http-event-sender.ts';
+import { eventSenderByScheme, httpEventSender } from './adapters/webhooks/http-event-sender.ts';
 import type { ChargingSettings } from './core/charging/charging.ts';
 import type { OutboxEvent } from './core/charging/charging-types.ts';
 import { hashApiKey } from './core/principals/principals.ts';
@@ -90,6 +90,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     voucherSettings: options.voucherSettings,
     chargingSettings: options.chargingSettings,
   });
+  metrics.countActiveSessionsWith(() => store.chargingReads.countSessions('active'));
   const newAdminKey = await ensureAdminKey(services, options.adminKey);
   let demoAdminKey: string | null = null;
   if (options.demo) demoAdminKey = await demoKey(services, options, newAdminKey);
@@ -147,7 +148,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Charging supervision: sessions whose grant ran out with no word from the switch are ended
   // and charged, and their switch told to disconnect, from deadlines kept in the database. Then
   // the outbox: disconnect callbacks and low-balance webhooks, retried until delivered.
-  const sendEvent = options.eventSender ?? httpEventSender({ secret: options.webhookSecret });
+  const webhooks = httpEventSender({ secret: options.webhookSecret });
+  const sendEvent =
+    options.eventSender ?? eventSenderByScheme({ 'http:': webhooks, 'https:': webhooks });
   let supervising = false;
   const supervision = setInterval(() => {
     if (supervising) return;

@@ -68,6 +68,8 @@ describe('tollgate serve --demo', () => {
       expect.arrayContaining(['Operator cash', 'Corner Shop float']),
     );
     expect(statSync(join(dir, 'demo-admin-key')).mode & 0o777).toBe(0o600);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^tollgate_charging_sessions_active 0$/m);
   });
 
   it('authorizes a first call for the demo caller number, as the start-up message suggests', async () => {

@@ -1,12 +1,14 @@
 // Prometheus metrics, one registry per app so tests can build many apps in one process.
 
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
   observeRequest(route: string, method: string, status: number, elapsedMs: number): void;
   observeBatch(size: number): void;
   countOutcome(operation: string, outcome: string): void;
+  /** Where the live-calls gauge reads its value at each scrape. */
+  countActiveSessionsWith(source: () => Promise<number>): void;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -31,8 +33,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['operation', 'outcome'],
     registers: [registry],
   });
+  let activeSessions: (() => Promise<number>) | undefined;
+  new Gauge({
+    name: 'tollgate_charging_sessions_active',
+    help: 'Charging sessions (calls) in progress, read from the database at each scrape',
+    registers: [registry],
+    async collect() {
+      if (activeSessions) this.set(await activeSessions());
+    },
+  });
   return {
     registry,
+    countActiveSessionsWith(source) {
+      activeSessions = source;
+    },
     observeRequest(route, method, status, elapsedMs) {
       requests.observe({ route, method, status: String(status) }, elapsedMs / 1000);
     },

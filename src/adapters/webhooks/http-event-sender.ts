@@ -13,9 +13,7 @@ export interface HttpEventSenderOptions {
   readonly timeoutMs?: number | undefined;
 }
 
-export function httpEventSender(
-  options: HttpEventSenderOptions = {},
-): (event: OutboxEvent) => Promise<void> {
+export function httpEventSender(options: HttpEventSenderOptions = {}): EventSender {
   const timeoutMs = options.timeoutMs ?? 5000;
   return async (event) => {
     const headers: Record<string, string> = {
@@ -40,5 +38,21 @@ export function httpEventSender(
     if (response.status < 200 || response.status >= 300) {
       throw new Error(`the receiver answered HTTP ${response.status}`);
     }
+  };
+}
+
+export type EventSender = (event: OutboxEvent) => Promise<void>;
+
+/**
+ * Routes each event to the channel of its URL's scheme: `http:` and `https:` today; RADIUS
+ * Disconnect-Request and Diameter ASR channels plug in here under their own schemes. An event
+ * whose scheme has no channel fails its attempt (and is retried, then marked failed).
+ */
+export function eventSenderByScheme(channels: Readonly<Record<string, EventSender>>): EventSender {
+  return async (event) => {
+    const scheme = new URL(event.url).protocol;
+    const channel = channels[scheme];
+    if (!channel) throw new Error(`no disconnect channel for ${scheme} URLs`);
+    await channel(event);
   };
 }
