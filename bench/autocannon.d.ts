@@ -11,7 +11,11 @@ declare module 'autocannon' {
     connections?: number;
     duration?: number;
     pipelining?: number;
-    requests?: Array<RequestParams & { setupRequest?: (request: RequestParams) => RequestParams }>;
+    requests?: Array<
+      RequestParams & {
+        setupRequest?: (request: RequestParams, context: Record<string, unknown>) => RequestParams;
+      }
+    >;
   }
   interface Histogram {
     average: number;

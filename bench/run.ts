@@ -2,6 +2,7 @@
 // figures beside a baseline measured in the same run.
 
 const benchmarks: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
+  charging: () => import('./charging.ts'),
   ledger: () => import('./ledger.ts'),
   rating: () => import('./rating.ts'),
   vouchers: () => import('./vouchers.ts'),

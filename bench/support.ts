@@ -19,6 +19,8 @@ export interface LoadResult {
 export async function startChild<T>(
   script: string,
   args: string[],
+  /** How long the server may take to print its line (setting up data counts). */
+  timeoutMs = 60_000,
 ): Promise<{ child: ChildProcess; info: T }> {
   // TOLLGATE_BENCH_NODE_ARGS adds flags to the server process, e.g. --cpu-prof for profiling.
   const extra = process.env.TOLLGATE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
@@ -28,7 +30,7 @@ export async function startChild<T>(
   });
   const lines = createInterface({ input: child.stdout! });
   const info = await new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), timeoutMs);
     lines.once('line', (line) => {
       clearTimeout(timer);
       resolve(JSON.parse(line) as T);
@@ -52,8 +54,17 @@ export async function load(options: {
   connections: number;
   durationSeconds: number;
   headers?: Record<string, string>;
+  /**
+   * Requests in a row on each connection (default 1): a connection sends steps 0, 1, …,
+   * steps - 1 and starts over, with a `context` of its own that is emptied at step 0.
+   */
+  steps?: number;
   /** Called for each request: returns the body and a unique idempotency key. */
-  request: (n: number) => { path: string; body: string; key?: string };
+  request: (
+    n: number,
+    step: number,
+    context: Record<string, unknown>,
+  ) => { path: string; body: string; key?: string };
 }): Promise<LoadResult> {
   let counter = 0;
   const result = await autocannon({
@@ -61,26 +72,24 @@ export async function load(options: {
     connections: options.connections,
     duration: options.durationSeconds,
     pipelining: 1,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (request: RequestParams) => {
-          counter += 1;
-          const next = options.request(counter);
-          return {
-            ...request,
-            path: next.path,
-            body: next.body,
-            headers: {
-              ...request.headers,
-              ...options.headers,
-              'content-type': 'application/json',
-              ...(next.key ? { 'idempotency-key': next.key } : {}),
-            },
-          };
-        },
+    requests: Array.from({ length: options.steps ?? 1 }, (_, step) => ({
+      method: 'POST',
+      setupRequest: (request: RequestParams, context: Record<string, unknown>) => {
+        counter += 1;
+        const next = options.request(counter, step, context);
+        return {
+          ...request,
+          path: next.path,
+          body: next.body,
+          headers: {
+            ...request.headers,
+            ...options.headers,
+            'content-type': 'application/json',
+            ...(next.key ? { 'idempotency-key': next.key } : {}),
+          },
+        };
       },
-    ],
+    })),
   });
   return {
     requestsPerSecond: result.requests.average,
