@@ -210,17 +210,29 @@ async function ensureAdminKey(
 ): Promise<string | null> {
   const { principals, store } = services;
   if (!(await store.principalReads.getPrincipal(adminPrincipalId))) {
-    const created = await principals.create(systemCaller, {
-      kind: 'operator',
-      name: 'Administrator',
-      id: adminPrincipalId,
-    });
-    if (!created.ok) throw new Error(`cannot create the admin principal: ${created.code}`);
+    try {
+      const created = await principals.create(systemCaller, {
+        kind: 'operator',
+        name: 'Administrator',
+        id: adminPrincipalId,
+      });
+      if (!created.ok) throw new Error(`cannot create the admin principal: ${created.code}`);
+    } catch (error) {
+      // Two processes starting at once on an empty database both try; one of them wins.
+      if (!(await store.principalReads.getPrincipal(adminPrincipalId))) throw error;
+    }
   }
   if (adminKey) {
     if (adminKey.length < 24) throw new Error('TOLLGATE_ADMIN_KEY must be at least 24 characters');
     if (!(await store.principalReads.findApiKeyByHash(hashApiKey(adminKey)))) {
-      await principals.issueKey(systemCaller, { principalId: adminPrincipalId, secret: adminKey });
+      try {
+        await principals.issueKey(systemCaller, {
+          principalId: adminPrincipalId,
+          secret: adminKey,
+        });
+      } catch (error) {
+        if (!(await store.principalReads.findApiKeyByHash(hashApiKey(adminKey)))) throw error;
+      }
     }
     return null;
   }

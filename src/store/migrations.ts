@@ -129,16 +129,28 @@ export async function migrateToLatest(
 ): Promise<string[]> {
   const migrations: Record<string, Migration> = {};
   for (const [name, up] of migrationBuilders) migrations[name] = { up: (d) => up(d, dialect) };
+  // Only our own schema's migration table counts: another schema's in the same database (a
+  // test run's, say) belongs to another Tollgate. Kysely's own check matches any schema unless
+  // it is told which, so it is always told.
+  const ownSchema =
+    schema ??
+    (dialect === 'postgres'
+      ? (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows[0]?.name
+      : undefined);
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
-    ...(schema ? { migrationTableSchema: schema } : {}),
+    ...(ownSchema ? { migrationTableSchema: ownSchema } : {}),
   });
   const known = new Set(Object.keys(migrations));
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
-  if (tables.some((t) => t.name === 'kysely_migration' && (!schema || t.schema === schema))) {
+  if (
+    tables.some(
+      (t) => t.name === 'kysely_migration' && (ownSchema === undefined || t.schema === ownSchema),
+    )
+  ) {
     const applied = await sql<{ name: string }>`select name from ${sql.table(
-      schema ? `${schema}.kysely_migration` : 'kysely_migration',
+      ownSchema ? `${ownSchema}.kysely_migration` : 'kysely_migration',
     )}`.execute(db);
     const unknown = applied.rows.map((row) => row.name).filter((name) => !known.has(name));
     if (unknown.length > 0) {

@@ -60,7 +60,11 @@ export async function openPostgresStore(
     const admin = new pg.Client({ connectionString: options.databaseUrl });
     await admin.connect();
     try {
+      // `if not exists` still races: two sessions creating one schema at once collide on the
+      // catalog's unique index. The migration lock serialises them.
+      await admin.query('select pg_advisory_lock(7261001)');
       await admin.query(`create schema if not exists ${schema}`);
+      await admin.query('select pg_advisory_unlock(7261001)');
     } finally {
       await admin.end();
     }
