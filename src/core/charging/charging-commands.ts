@@ -6,7 +6,7 @@
 import type { LedgerBatch, LedgerNeeds } from '../ledger/ledger-batch.ts';
 import { auditEvent } from '../ledger/ledger-commands.ts';
 import type { TransferRequest } from '../ledger/requests.ts';
-import { type Account, balanceOf } from '../ledger/types.ts';
+import { type Account, balanceOf, newAccount } from '../ledger/types.ts';
 import type { Currency, Minor } from '../money/money.ts';
 import { newId } from '../shared/ids.ts';
 import { type Caller, systemCaller, systemPrincipal } from '../shared/principal.ts';
@@ -36,7 +36,7 @@ export function carrierRevenueAccountId(carrierId: string, currency: Currency): 
 }
 
 function revenueAccount(carrierId: string, currency: Currency, nowMs: number): Account {
-  return {
+  return newAccount({
     id: carrierRevenueAccountId(carrierId, currency),
     ownerId: systemPrincipal.id,
     name: `Call revenue ${carrierId} ${currency}`,
@@ -44,14 +44,8 @@ function revenueAccount(carrierId: string, currency: Currency, nowMs: number): A
     kind: 'revenue',
     flags: [],
     creditLimitMinor: 0n,
-    status: 'open',
-    debitsPostedMinor: 0n,
-    creditsPostedMinor: 0n,
-    debitsPendingMinor: 0n,
-    creditsPendingMinor: 0n,
-    lastTransferId: null,
     createdAtMs: nowMs,
-  };
+  });
 }
 
 export interface RouteSnapshot {
@@ -203,12 +197,19 @@ function settleHold(
   return outcome.ok ? amountMinor : 0n;
 }
 
+/**
+ * Loads (and on PostgreSQL locks) the accounts and hold of a session. Its ledger keys are new
+ * by construction: the request log lets each request number of a session run once.
+ */
 async function loadSessionMoney(ledger: LedgerBatch, session: ChargingSession, n: number) {
   await ensureLoaded(ledger, {
     accountIds: [session.accountId, session.revenueAccountId],
     holdIds: session.holdId ? [session.holdId] : [],
-    keys: systemKeys(['post', 'void', 'charge', 'hold'].map((step) => holdKey(session, n, step))),
+    keys: [],
   });
+  ledger.assumeNewKeys(
+    systemKeys(['post', 'void', 'charge', 'hold'].map((step) => holdKey(session, n, step))),
+  );
 }
 
 function answerOf(
@@ -420,11 +421,8 @@ export const chargingCommands = {
       const sessionPk = newId('ses', nowMs);
       const revenueId = carrierRevenueAccountId(route.carrierId, route.currency);
       const key = holdKey({ id: sessionPk }, p.requestNumber, 'hold');
-      await ensureLoaded(ledger, {
-        accountIds: [p.accountId, revenueId],
-        keys: systemKeys([key]),
-        holdIds: [],
-      });
+      await ensureLoaded(ledger, { accountIds: [p.accountId, revenueId], keys: [], holdIds: [] });
+      ledger.assumeNewKeys(systemKeys([key]));
       const account = ledger.account(p.accountId);
       if (!account || account.status === 'closed' || account.currency !== route.currency) {
         return chargingRefusal('unknown_account');

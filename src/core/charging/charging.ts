@@ -4,7 +4,7 @@
 // in-memory tariff catalog; the money moves in write commands (charging-commands.ts).
 
 import type { LedgerReadStore } from '../ledger/ledger-store.ts';
-import { balanceOf } from '../ledger/types.ts';
+import { type Account, balanceOf } from '../ledger/types.ts';
 import type { Currency, Minor } from '../money/money.ts';
 import { allowance } from '../rating/cost.ts';
 import type { RateJson } from '../rating/rate-json.ts';
@@ -209,10 +209,6 @@ export class Charging {
       return chargingRefusal('callback_url_invalid');
     }
     const requestNumber = request.requestNumber ?? 0;
-    // A repeated initiate must not resolve the PIN again (its first use activated the card).
-    const existing = await this.reads.findSession(caller.principal.id, request.sessionId);
-    const resolved = existing ? null : await this.resolve(caller, request);
-    if (resolved && !resolved.ok) return resolved;
     const fingerprint = JSON.stringify([
       'initial',
       subscriberKey(request.subscriber),
@@ -220,27 +216,44 @@ export class Charging {
       request.calledNumber,
       request.callbackUrl ?? null,
     ]);
-    const r = resolved?.value;
-    return this.committer.submit('charging.initiate', {
+    const common = {
       caller,
       sessionId: request.sessionId,
       requestNumber,
       fingerprint,
-      accountId: r?.accountId ?? existing!.accountId,
-      subscriber: r?.subscriber ?? existing!.subscriber,
       callerNumber: request.callerNumber ?? null,
       calledNumber: request.calledNumber,
-      route: r?.route ?? {
-        carrierId: existing!.carrierId,
-        prefix: existing!.prefix,
-        destinationName: existing!.destinationName,
-        currency: existing!.currency,
-        rateSnapshot: existing!.rateSnapshot,
-      },
       callbackUrl: request.callbackUrl ?? null,
       answerMs: request.answeredAtMs ?? null,
-      linkAni: r?.linkAni ?? null,
       policy: this.policy,
+    };
+    const resolved = await this.resolve(caller, request);
+    if (!resolved.ok) {
+      // A repeat of an initiate that was answered still gets its first answer, even when the
+      // subscriber would now be refused (frozen since, or a card that call used up).
+      const existing = await this.reads.findSession(caller.principal.id, request.sessionId);
+      if (!existing) return resolved;
+      return this.committer.submit('charging.initiate', {
+        ...common,
+        accountId: existing.accountId,
+        subscriber: existing.subscriber,
+        route: {
+          carrierId: existing.carrierId,
+          prefix: existing.prefix,
+          destinationName: existing.destinationName,
+          currency: existing.currency,
+          rateSnapshot: existing.rateSnapshot,
+        },
+        linkAni: null,
+      });
+    }
+    const r = resolved.value;
+    return this.committer.submit('charging.initiate', {
+      ...common,
+      accountId: r.accountId,
+      subscriber: r.subscriber,
+      route: r.route,
+      linkAni: r.linkAni,
     });
   }
 
@@ -341,9 +354,8 @@ export class Charging {
   ): Promise<Result<AccountReport, ResolveRefusal>> {
     const found = await this.findSubscriber(caller, request.subscriber, request.source);
     if (!found.ok) return found;
-    const { accountId, subscriber } = found.value;
-    const account = await this.ledgerReads.getAccount(accountId);
-    if (!account) return chargingRefusal('unknown_account');
+    const { account, subscriber } = found.value;
+    const accountId = account.id;
     const balance = balanceOf(account);
     let destination: AccountReport['destination'] = null;
     if (request.calledNumber !== undefined) {
@@ -496,10 +508,11 @@ export class Charging {
     callerNumber?: string,
   ): Promise<
     Result<
-      { accountId: string; subscriber: string; card: boolean },
+      { account: Account; subscriber: string; card: boolean },
       'unknown_account' | 'pin_malformed' | 'redeem_locked'
     >
   > {
+    let found: { accountId: string; subscriber: string; card: boolean } | undefined;
     if ('pin' in ref) {
       const card = await this.vouchers.resolveCard(caller, {
         pin: ref.pin,
@@ -512,19 +525,24 @@ export class Charging {
         }
         return chargingRefusal('unknown_account');
       }
-      return ok({
+      found = {
         accountId: card.value.accountId,
         subscriber: `card:${card.value.serial}`,
         card: true,
-      });
+      };
+    } else {
+      const link = await this.reads.getAniLink(ref.ani);
+      if (link) found = { accountId: link.accountId, subscriber: link.subscriber, card: false };
     }
-    const link = await this.reads.getAniLink(ref.ani);
-    if (link) return ok({ accountId: link.accountId, subscriber: link.subscriber, card: false });
+    if (found) {
+      const account = await this.ledgerReads.getAccount(found.accountId);
+      if (!account) return chargingRefusal('unknown_account');
+      return ok({ account, subscriber: found.subscriber, card: found.card });
+    }
+    const ani = (ref as { ani: string }).ani;
     for (const currency of this.rating.planCurrencies()) {
-      const id = callerNumberAccountId(ref.ani, currency);
-      if (await this.ledgerReads.getAccount(id)) {
-        return ok({ accountId: id, subscriber: `ani:${ref.ani}`, card: false });
-      }
+      const account = await this.ledgerReads.getAccount(callerNumberAccountId(ani, currency));
+      if (account) return ok({ account, subscriber: `ani:${ani}`, card: false });
     }
     return chargingRefusal('unknown_account');
   }
@@ -540,8 +558,8 @@ export class Charging {
       request.callerNumber,
     );
     if (!found.ok) return found;
-    const account = await this.ledgerReads.getAccount(found.value.accountId);
-    if (!account || account.status === 'closed') return chargingRefusal('unknown_account');
+    const { account } = found.value;
+    if (account.status === 'closed') return chargingRefusal('unknown_account');
     if (account.status === 'frozen') {
       return refuse('account_frozen', 'The subscriber account is frozen.');
     }

@@ -154,6 +154,19 @@ export class LedgerBatch {
     for (const account of found) this.accounts.set(account.id, account);
   }
 
+  /**
+   * Marks idempotency keys as unused without looking them up. Only for keys derived from a
+   * record that this transaction creates, or advances, exactly once (a charging session's
+   * request number): nothing can have used them before. The unique index on keys still
+   * refuses a duplicate, which would roll the batch back.
+   */
+  assumeNewKeys(refs: readonly TransferKeyRef[]): void {
+    for (const ref of refs) {
+      const key = keyOf(ref.principalId, ref.idempotencyKey);
+      if (!this.transfersByKey.has(key)) this.transfersByKey.set(key, null);
+    }
+  }
+
   /** An account as this transaction sees it, including changes not yet written. */
   account(id: string): Account | null {
     const account = this.accounts.get(id);

@@ -21,7 +21,7 @@ import type { Database } from '../schema.ts';
 import type { Store, StoreCommitter, StoreOptions } from '../store.ts';
 import { KyselyVoucherReadStore } from '../voucher-stores.ts';
 import type { CheckpointerData } from './sqlite-checkpointer-thread.ts';
-import { connectSqlite } from './sqlite-connection.ts';
+import { connectSqlite, kyselyDatabaseOf } from './sqlite-connection.ts';
 import type {
   FromWriter,
   SerializedError,
@@ -151,7 +151,9 @@ export async function openSqliteStore(options: StoreOptions & { path: string }):
   });
 
   const reader = connectSqlite(options.path);
-  const readDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: reader }) });
+  const readDb = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: kyselyDatabaseOf(reader) }),
+  });
   return {
     dialect: 'sqlite',
     db: readDb,

@@ -11,7 +11,7 @@ import { migrateToLatest } from '../migrations.ts';
 import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import { SqliteChargingTxStore } from './sqlite-charging-tx-store.ts';
-import { connectSqlite } from './sqlite-connection.ts';
+import { connectSqlite, kyselyDatabaseOf } from './sqlite-connection.ts';
 import { SqliteLedgerTxStore } from './sqlite-ledger-tx-store.ts';
 import { SqliteVoucherTxStore } from './sqlite-voucher-tx-store.ts';
 
@@ -31,7 +31,9 @@ export async function openSqliteWriter(options: {
   // checkpointer keeps from ever being reached.
   writer.pragma('wal_autocheckpoint = 10000');
   writer.pragma('journal_size_limit = 67108864');
-  const writeDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: writer }) });
+  const writeDb = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: kyselyDatabaseOf(writer) }),
+  });
   await migrateToLatest(writeDb as Kysely<unknown>, 'sqlite');
   const stores: TxStores = {
     ledger: new SqliteLedgerTxStore(writer),
