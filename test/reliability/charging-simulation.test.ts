@@ -20,6 +20,7 @@ import type { CreditAnswer } from '../../src/core/charging/charging-types.ts';
 import { holdMarginSeconds } from '../../src/core/charging/metering.ts';
 import { ManualClock } from '../../src/core/shared/clock.ts';
 import { balanceOfAccount, chargingEpochMs, fundAni, setUpCharging } from '../support/charging.ts';
+import { prng } from '../support/random.ts';
 import {
   describeEachStore,
   type Opened,
@@ -28,31 +29,6 @@ import {
   reuseOf,
   type StoreKind,
 } from '../support/stores.ts';
-
-/** Small, fast, seedable PRNG (mulberry32): the simulation must replay exactly from its seed. */
-function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (max: number) => Math.floor(next() * max),
-    chance: (p: number) => next() < p,
-    /** An index drawn with the given weights. */
-    weighted: (weights: readonly number[]) => {
-      let roll = next() * weights.reduce((sum, w) => sum + w, 0);
-      for (let i = 0; i < weights.length; i += 1) {
-        roll -= weights[i]!;
-        if (roll < 0) return i;
-      }
-      return weights.length - 1;
-    },
-  };
-}
 
 const settings = { sliceSeconds: 30, graceSeconds: 5 } as const;
 /** Steps per store: thousands of calls, within about a minute on SQLite and 90 s on PostgreSQL. */

@@ -10,24 +10,8 @@ import { afterEach, expect, it } from 'vitest';
 import type { TransferRequest } from '../../src/core/ledger/requests.ts';
 import type { Account, AccountFlag } from '../../src/core/ledger/types.ts';
 import type { Caller } from '../../src/core/shared/principal.ts';
+import { prng } from '../support/random.ts';
 import { describeEachStore, type Opened, openTestEnv, operator } from '../support/stores.ts';
-
-/** Small, fast, seedable PRNG (mulberry32): the simulation must replay exactly from its seed. */
-function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (max: number) => Math.floor(next() * max),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
-    chance: (p: number) => next() < p,
-  };
-}
 
 const operationsTotal = 3000;
 const waveSizeMax = 24;

@@ -13,22 +13,8 @@ import {
   floatAccountId,
   voucherLiabilityAccountId,
 } from '../../src/core/vouchers/voucher-accounts.ts';
+import { prng } from '../support/random.ts';
 import { describeEachStore, type Opened, openTestEnv, operator } from '../support/stores.ts';
-
-function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (max: number) => Math.floor(next() * max),
-    chance: (p: number) => next() < p,
-  };
-}
 
 const waves = 40;
 const waveSizeMax = 16;

@@ -16,11 +16,11 @@ import type { HistoryEntry, LedgerReadStore, Page } from './ledger-store.ts';
 import { expirySweepBatchMax, pageSizeMax } from './limits.ts';
 import type { TransferRequest } from './requests.ts';
 import {
-  type Account,
   type AccountFlag,
   type AccountKind,
   type AccountStatus,
   balanceOf,
+  newAccount,
   type Transfer,
 } from './types.ts';
 
@@ -67,7 +67,7 @@ export class Ledger {
         ? systemCaller.principal
         : await this.principals.getPrincipal(input.ownerId);
     if (!owner || !canSeeOwner(caller, owner.id)) return accountRefusal('owner_not_found');
-    const account: Account = {
+    const account = newAccount({
       id: newId('acc'),
       ownerId: owner.id,
       name: input.name,
@@ -75,14 +75,8 @@ export class Ledger {
       kind: input.kind,
       flags: [...new Set(input.flags)],
       creditLimitMinor: input.creditLimitMinor,
-      status: 'open',
-      debitsPostedMinor: 0n,
-      creditsPostedMinor: 0n,
-      debitsPendingMinor: 0n,
-      creditsPendingMinor: 0n,
-      lastTransferId: null,
       createdAtMs: this.clock.nowMs(),
-    };
+    });
     await this.committer.submit('ledger.openAccount', { caller, account });
     return ok({ account, balance: balanceOf(account) });
   }

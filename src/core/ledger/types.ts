@@ -78,6 +78,24 @@ export interface Transfer {
   readonly createdAtMs: number;
 }
 
+/** A new account: open, with nothing posted or held and no history yet. */
+export function newAccount(
+  fields: Pick<
+    Account,
+    'id' | 'ownerId' | 'name' | 'currency' | 'kind' | 'flags' | 'creditLimitMinor'
+  > & { readonly createdAtMs: number },
+): Account {
+  return {
+    ...fields,
+    status: 'open',
+    debitsPostedMinor: 0n,
+    creditsPostedMinor: 0n,
+    debitsPendingMinor: 0n,
+    creditsPendingMinor: 0n,
+    lastTransferId: null,
+  };
+}
+
 /** What a balance looks like from the account's normal side. */
 export interface Balance {
   readonly accountId: string;

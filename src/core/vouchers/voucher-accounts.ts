@@ -9,7 +9,7 @@
 // so the liability always grows by exactly F. Redemption moves F from the liability to the
 // caller-number account (top-up) or to the PIN's own calling-card account.
 
-import type { Account } from '../ledger/types.ts';
+import { type Account, newAccount } from '../ledger/types.ts';
 import type { Currency } from '../money/money.ts';
 import { systemPrincipal } from '../shared/principal.ts';
 
@@ -45,33 +45,27 @@ export function systemVoucherAccounts(currency: Currency, nowMs: number): Accoun
     currency,
     flags: [],
     creditLimitMinor: 0n,
-    status: 'open',
-    debitsPostedMinor: 0n,
-    creditsPostedMinor: 0n,
-    debitsPendingMinor: 0n,
-    creditsPendingMinor: 0n,
-    lastTransferId: null,
     createdAtMs: nowMs,
   } as const;
   return [
-    {
+    newAccount({
       ...base,
       id: voucherLiabilityAccountId(currency),
       name: `Voucher liability ${currency}`,
       kind: 'liability',
-    },
-    {
+    }),
+    newAccount({
       ...base,
       id: commissionExpenseAccountId(currency),
       name: `Voucher commissions ${currency}`,
       kind: 'expense',
-    },
-    {
+    }),
+    newAccount({
       ...base,
       id: floatCashAccountId(currency),
       name: `Float deposits cash ${currency}`,
       kind: 'asset',
-    },
+    }),
   ];
 }
 
@@ -84,7 +78,7 @@ export function spendableAccount(options: {
   creditLimitMinor: bigint;
   nowMs: number;
 }): Account {
-  return {
+  return newAccount({
     id: options.id,
     ownerId: options.ownerId,
     name: options.name,
@@ -92,12 +86,6 @@ export function spendableAccount(options: {
     kind: 'liability',
     flags: ['debits_must_not_exceed_credits'],
     creditLimitMinor: options.creditLimitMinor,
-    status: 'open',
-    debitsPostedMinor: 0n,
-    creditsPostedMinor: 0n,
-    debitsPendingMinor: 0n,
-    creditsPendingMinor: 0n,
-    lastTransferId: null,
     createdAtMs: options.nowMs,
-  };
+  });
 }

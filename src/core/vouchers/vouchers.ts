@@ -29,7 +29,7 @@ import {
 } from './pin-code.ts';
 import type { PinVault } from './pin-secret.ts';
 import { floatAccountId, floatCashAccountId } from './voucher-accounts.ts';
-import type { Redemption } from './voucher-commands.ts';
+import type { RedeemPayload, Redemption } from './voucher-commands.ts';
 import type {
   Batch,
   CommissionLevel,
@@ -745,18 +745,9 @@ export class Vouchers {
   ): Promise<
     Result<Redemption, 'pin_malformed' | 'pin_invalid' | 'redeem_locked' | 'ani_required' | string>
   > {
-    const vault = this.requireVault();
-    const pin = normalizePinInput(input.pin);
-    const formats = await this.formats();
-    if (!formats.some((format) => isWellFormedPin(format, pin))) return refusal('pin_malformed');
-    const ani = input.ani ?? null;
-    return this.committer.submit('vouchers.redeem', {
-      caller,
-      pinHash: vault.lookupHash(pin).toString('hex'),
-      subjects: this.lockoutSubjects(caller, ani, input.source),
-      lockoutMs: this.settings.redeemLockoutMs,
-      ani,
-    });
+    const payload = await this.pinPayload(caller, input);
+    if (!payload.ok) return payload;
+    return this.committer.submit('vouchers.redeem', payload.value);
   }
 
   /**
@@ -769,12 +760,26 @@ export class Vouchers {
   ): Promise<
     Result<{ serial: string; accountId: string }, 'pin_malformed' | 'pin_invalid' | string>
   > {
+    const payload = await this.pinPayload(caller, input);
+    if (!payload.ok) return payload;
+    return this.committer.submit('vouchers.resolveCard', payload.value);
+  }
+
+  /**
+   * What a command needs to find a PIN under the lockout: its lookup hash, never the PIN. A
+   * mistyped PIN (wrong length, characters or check digit for every format) is refused here,
+   * before any lookup, and does not count as a guess.
+   */
+  private async pinPayload(
+    caller: Caller,
+    input: { pin: string; ani?: string | undefined; source?: string | undefined },
+  ): Promise<Result<RedeemPayload, 'pin_malformed'>> {
     const vault = this.requireVault();
     const pin = normalizePinInput(input.pin);
     const formats = await this.formats();
     if (!formats.some((format) => isWellFormedPin(format, pin))) return refusal('pin_malformed');
     const ani = input.ani ?? null;
-    return this.committer.submit('vouchers.resolveCard', {
+    return ok({
       caller,
       pinHash: vault.lookupHash(pin).toString('hex'),
       subjects: this.lockoutSubjects(caller, ani, input.source),
