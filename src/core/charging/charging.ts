@@ -7,6 +7,7 @@ import type { LedgerReadStore } from '../ledger/ledger-store.ts';
 import { type Account, balanceOf } from '../ledger/types.ts';
 import type { Currency, Minor } from '../money/money.ts';
 import { allowance } from '../rating/cost.ts';
+import type { RateContext } from '../rating/rate-context.ts';
 import type { RateJson } from '../rating/rate-json.ts';
 import { encodeRate } from '../rating/rate-json.ts';
 import type { RatingService } from '../rating/rating-service.ts';
@@ -102,7 +103,9 @@ interface Resolved {
   readonly subscriber: string;
   readonly currency: Currency;
   readonly availableMinor: Minor;
-  readonly route: RouteSnapshot & { readonly rateJson: RateJson };
+  readonly route: RouteSnapshot;
+  /** The route's pricing context, for authorize's answer. */
+  readonly rate: RateContext;
   readonly maxSeconds: number;
   readonly linkAni: string | null;
 }
@@ -185,7 +188,7 @@ export class Charging {
       carrierId: r.route.carrierId,
       prefix: r.route.prefix,
       destinationName: r.route.destinationName,
-      rate: r.route.rateJson,
+      rate: encodeRate(r.rate.rate),
       maxSeconds: r.maxSeconds,
     });
   }
@@ -587,8 +590,8 @@ export class Charging {
         destinationName: route.destinationName,
         currency: account.currency,
         rateSnapshot: snapshotOf(route.rate, route.carrierId, route.tariff.version.effectiveFromMs),
-        rateJson: encodeRate(route.rate.rate),
       },
+      rate: route.rate,
       maxSeconds: this.maxSeconds(route.rate, nowMs, availableMinor),
       linkAni: wantsLink ? (request.callerNumber ?? null) : null,
     });

@@ -20,7 +20,13 @@ export interface RateSnapshot {
   readonly rate: RateJson;
 }
 
+/** Snapshots by pricing context: a tariff's contexts live as long as its index is in use. */
+const snapshots = new WeakMap<RateContext, string>();
+
+/** The JSON snapshot of a route's rate; made once per destination of a tariff version. */
 export function snapshotOf(context: RateContext, carrierId: string, effectiveFromMs: number) {
+  const known = snapshots.get(context);
+  if (known !== undefined) return known;
   const snapshot: RateSnapshot = {
     carrierId,
     currency: context.currency,
@@ -30,7 +36,9 @@ export function snapshotOf(context: RateContext, carrierId: string, effectiveFro
     effectiveFromMs,
     rate: encodeRate(context.rate),
   };
-  return JSON.stringify(snapshot);
+  const json = JSON.stringify(snapshot);
+  snapshots.set(context, json);
+  return json;
 }
 
 const cacheMax = 1024;
