@@ -278,6 +278,17 @@ describeEachStore('charging API', (kind) => {
         type: 'balance.low',
         data: { account_id: accountId, balance: '885', threshold: '900' },
       });
+      // The subscriber sets its own threshold through the switch, by caller number.
+      const own = await api.call('PUT', '/v1/charging/low-balance', {
+        key: switchKey,
+        body: { subscriber: { ani: '15550100' }, threshold: '500', url },
+      });
+      expect(own.json()).toMatchObject({ account_id: accountId, threshold: '500', armed: true });
+      const stranger = await api.call('PUT', '/v1/charging/low-balance', {
+        key: switchKey,
+        body: { subscriber: { ani: '15559999' }, threshold: '500', url },
+      });
+      expect(stranger.json().error.code).toBe('unknown_account');
       expect((await api.call('DELETE', `/v1/accounts/${accountId}/low-balance`)).statusCode).toBe(
         204,
       );

@@ -416,6 +416,33 @@ export class Charging {
     if (!account || !canSeeOwner(caller, account.ownerId)) {
       return refuse('account_not_found', 'The account does not exist or is not visible to you.');
     }
+    return ok(await this.saveThreshold(caller, account, input));
+  }
+
+  /**
+   * A subscriber sets its own threshold through its switch or IVR: the account is found by PIN
+   * (under the redemption lockout) or caller number, as for a call.
+   */
+  async setSubscriberThreshold(
+    caller: Caller,
+    input: { subscriber: SubscriberRef; thresholdMinor: Minor; url: string; source?: string },
+  ): Promise<
+    Result<
+      BalanceThreshold,
+      'callback_url_invalid' | 'unknown_account' | 'pin_malformed' | 'redeem_locked'
+    >
+  > {
+    if (!isHttpUrl(input.url)) return chargingRefusal('callback_url_invalid');
+    const found = await this.findSubscriber(caller, input.subscriber, input.source);
+    if (!found.ok) return found;
+    return ok(await this.saveThreshold(caller, found.value.account, input));
+  }
+
+  private async saveThreshold(
+    caller: Caller,
+    account: Account,
+    input: { thresholdMinor: Minor; url: string },
+  ): Promise<BalanceThreshold> {
     const threshold: BalanceThreshold = {
       accountId: account.id,
       thresholdMinor: input.thresholdMinor,
@@ -425,7 +452,7 @@ export class Charging {
       updatedAtMs: this.clock.nowMs(),
     };
     await this.committer.submit('charging.setThreshold', { threshold });
-    return ok(threshold);
+    return threshold;
   }
 
   async getThreshold(

@@ -620,6 +620,35 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
   });
 
   app.put(
+    '/v1/charging/low-balance',
+    {
+      config: { scope: 'charging:control' },
+      schema: {
+        tags: ['charging'],
+        summary: "A subscriber's own low-balance threshold, set through its switch or IVR",
+        description:
+          'The subscriber is named by PIN or caller number as for a call (a wrong PIN counts ' +
+          'towards the redemption lockout). Same events as PUT /v1/accounts/{id}/low-balance.',
+        body: Type.Object(
+          { subscriber: Subscriber, threshold: Amount, url: Url },
+          { additionalProperties: false },
+        ),
+        response: { 200: ThresholdView, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const result = await charging.setSubscriberThreshold(callerOf(request), {
+        subscriber: subscriberOf(request.body.subscriber),
+        thresholdMinor: amountOf(request.body.threshold),
+        url: request.body.url,
+        source: request.ip,
+      });
+      if (!result.ok) return refused(reply, result);
+      return thresholdJson(result.value);
+    },
+  );
+
+  app.put(
     '/v1/accounts/:id/low-balance',
     {
       config: { scope: 'accounts:read' },
