@@ -64,7 +64,10 @@ export async function createServices(
     rating,
     vouchers,
     clock,
-    settings: options.chargingSettings,
+    settings: {
+      prefetchSessionMoney: store.dialect === 'postgres',
+      ...options.chargingSettings,
+    },
   });
   return { store, clock, ledger, principals, rating, vouchers, charging };
 }

@@ -210,6 +210,39 @@ export class KyselyChargingTxStore implements ChargingTxStore {
     } satisfies ChargingRequestRecord;
   }
 
+  async findSessionRequest(principalId: string, sessionId: string, requestNumber: number) {
+    let query = this.db
+      .selectFrom('charging_sessions as s')
+      .leftJoin('charging_requests as r', (join) =>
+        join.onRef('r.session_pk', '=', 's.id').on('r.request_number', '=', requestNumber),
+      )
+      .selectAll('s')
+      .select([
+        'r.request_type as r_request_type',
+        'r.fingerprint as r_fingerprint',
+        'r.answer as r_answer',
+        'r.created_at_ms as r_created_at_ms',
+      ])
+      .where('s.principal_id', '=', principalId)
+      .where('s.session_id', '=', sessionId);
+    if (this.dialect === 'postgres') query = query.forUpdate('s');
+    const row = await query.executeTakeFirst();
+    if (!row) return null;
+    const session = sessionFromRow(row);
+    const request: ChargingRequestRecord | null =
+      row.r_answer === null || row.r_fingerprint === null
+        ? null
+        : {
+            sessionPk: session.id,
+            requestNumber,
+            requestType: row.r_request_type as RequestType,
+            fingerprint: row.r_fingerprint,
+            answer: decodeAnswer(row.r_answer),
+            createdAtMs: num(row.r_created_at_ms ?? 0),
+          };
+    return { session, request };
+  }
+
   async insertRequest(record: ChargingRequestRecord) {
     await this.db
       .insertInto('charging_requests')

@@ -80,6 +80,27 @@ export interface ReportPayload {
   readonly fingerprint: string;
   readonly usedSeconds: number;
   readonly policy: GrantPolicy;
+  /**
+   * What the session's money was when the request arrived, read outside the transaction: the
+   * batch loads (and locks) every command's accounts and hold in one go from these. A stale
+   * hint costs only a load of what is missing.
+   */
+  readonly hint: SessionMoneyHint | null;
+}
+
+export interface SessionMoneyHint {
+  readonly accountId: string;
+  readonly revenueAccountId: string;
+  readonly holdId: string | null;
+}
+
+function hintedNeeds(p: ReportPayload): LedgerNeeds {
+  if (!p.hint) return { accountIds: [], holdIds: [], keys: [] };
+  return {
+    accountIds: [p.hint.accountId, p.hint.revenueAccountId],
+    holdIds: p.hint.holdId ? [p.hint.holdId] : [],
+    keys: [],
+  };
 }
 
 export interface TerminatePayload extends ReportPayload {
@@ -377,10 +398,13 @@ async function openReport(
   | { kind: 'answer'; result: Result<CreditAnswer, ReportRefusal> }
   | { kind: 'go'; session: ChargingSession }
 > {
-  const { stores } = context;
-  const session = await stores.charging.findSession(p.caller.principal.id, p.sessionId);
-  if (!session) return { kind: 'answer', result: chargingRefusal('session_not_found') };
-  const record = await stores.charging.findRequest(session.id, p.requestNumber);
+  const found = await context.stores.charging.findSessionRequest(
+    p.caller.principal.id,
+    p.sessionId,
+    p.requestNumber,
+  );
+  if (!found) return { kind: 'answer', result: chargingRefusal('session_not_found') };
+  const { session, request: record } = found;
   if (record) {
     const result =
       record.fingerprint === p.fingerprint
@@ -505,6 +529,7 @@ export const chargingCommands = {
   }),
 
   'charging.update': defineCommand<ReportPayload, Result<CreditAnswer, ReportRefusal>>({
+    needs: hintedNeeds,
     async run(context, p) {
       const opened = await openReport(context, p);
       if (opened.kind === 'answer') return opened.result;
@@ -575,6 +600,7 @@ export const chargingCommands = {
   }),
 
   'charging.terminate': defineCommand<TerminatePayload, Result<CreditAnswer, ReportRefusal>>({
+    needs: hintedNeeds,
     async run(context, p) {
       const opened = await openReport(context, p);
       if (opened.kind === 'answer') return opened.result;

@@ -152,6 +152,12 @@ export interface ChargingTxStore {
   insertSession(session: ChargingSession): Promise<void>;
   saveSession(session: ChargingSession): Promise<void>;
   findRequest(sessionPk: string, requestNumber: number): Promise<ChargingRequestRecord | null>;
+  /** A session (locked) with its record of request `requestNumber`, in one round trip. */
+  findSessionRequest(
+    principalId: string,
+    sessionId: string,
+    requestNumber: number,
+  ): Promise<{ session: ChargingSession; request: ChargingRequestRecord | null } | null>;
   insertRequest(record: ChargingRequestRecord): Promise<void>;
   insertCdr(cdr: Cdr): Promise<void>;
   getThreshold(accountId: string): Promise<BalanceThreshold | null>;

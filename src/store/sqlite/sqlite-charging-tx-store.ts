@@ -159,6 +159,12 @@ export class SqliteChargingTxStore extends KyselyChargingTxStore {
     } satisfies ChargingRequestRecord;
   }
 
+  override async findSessionRequest(principalId: string, sessionId: string, requestNumber: number) {
+    const session = await this.findSession(principalId, sessionId);
+    if (!session) return null;
+    return { session, request: await this.findRequest(session.id, requestNumber) };
+  }
+
   override async insertRequest(record: ChargingRequestRecord) {
     this.insertRequestRow.run(
       record.sessionPk,
