@@ -18,10 +18,11 @@ import type {
   SessionStatus,
 } from '../core/charging/charging-types.ts';
 import type { Currency } from '../core/money/money.ts';
-import { big } from './rows.ts';
+import { big, bigOrNull, num, numOrNull } from './rows.ts';
 import type {
   BalanceThresholdsTable,
   CdrsTable,
+  ChargingRequestsTable,
   ChargingSessionsTable,
   Database,
   Dialect,
@@ -29,11 +30,6 @@ import type {
 } from './schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
-
-const num = (value: bigint | number | string): number => Number(value);
-const numOrNull = (value: bigint | number | string | null): number | null =>
-  value === null ? null : Number(value);
-const bigOrNull = (value: number | null): bigint | null => (value === null ? null : BigInt(value));
 
 export function sessionFromRow(row: Selectable<ChargingSessionsTable>): ChargingSession {
   return {
@@ -106,6 +102,17 @@ export function encodeAnswer(answer: CreditAnswer): string {
 export function decodeAnswer(text: string): CreditAnswer {
   const parsed = JSON.parse(text) as Omit<CreditAnswer, 'chargedMinor'> & { chargedMinor: string };
   return { ...parsed, chargedMinor: BigInt(parsed.chargedMinor) };
+}
+
+export function requestFromRow(row: Selectable<ChargingRequestsTable>): ChargingRequestRecord {
+  return {
+    sessionPk: row.session_pk,
+    requestNumber: num(row.request_number),
+    requestType: row.request_type as RequestType,
+    fingerprint: row.fingerprint,
+    answer: decodeAnswer(row.answer),
+    createdAtMs: num(row.created_at_ms),
+  };
 }
 
 export function cdrFromRow(row: Selectable<CdrsTable>): Cdr {
@@ -199,15 +206,7 @@ export class KyselyChargingTxStore implements ChargingTxStore {
       .where('session_pk', '=', sessionPk)
       .where('request_number', '=', requestNumber)
       .executeTakeFirst();
-    if (!row) return null;
-    return {
-      sessionPk: row.session_pk,
-      requestNumber: num(row.request_number),
-      requestType: row.request_type as RequestType,
-      fingerprint: row.fingerprint,
-      answer: decodeAnswer(row.answer),
-      createdAtMs: num(row.created_at_ms),
-    } satisfies ChargingRequestRecord;
+    return row ? requestFromRow(row) : null;
   }
 
   async findSessionRequest(principalId: string, sessionId: string, requestNumber: number) {

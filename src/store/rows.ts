@@ -27,6 +27,12 @@ export function big(value: bigint | number | string): bigint {
   return typeof value === 'bigint' ? value : BigInt(value);
 }
 
+export const num = (value: bigint | number | string): number => Number(value);
+export const numOrNull = (value: bigint | number | string | null): number | null =>
+  value === null ? null : Number(value);
+export const bigOrNull = (value: number | null): bigint | null =>
+  value === null ? null : BigInt(value);
+
 export function ms(value: bigint | number | string): number {
   return Number(value);
 }

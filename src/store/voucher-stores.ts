@@ -26,7 +26,7 @@ import type {
   VoucherStatus,
   VoucherTxStore,
 } from '../core/vouchers/voucher-types.ts';
-import { auditToRow, big } from './rows.ts';
+import { auditToRow, big, bigOrNull, num, numOrNull } from './rows.ts';
 import type {
   Database,
   Dialect,
@@ -37,11 +37,6 @@ import type {
   VoucherSalesTable,
   VouchersTable,
 } from './schema.ts';
-
-const num = (value: bigint | number | string): number => Number(value);
-const numOrNull = (value: bigint | number | string | null): number | null =>
-  value === null ? null : Number(value);
-const bigOrNull = (value: number | null): bigint | null => (value === null ? null : BigInt(value));
 
 /** Rows per INSERT statement: below SQLite's 32,766 bound parameters at 8 columns a row. */
 const pinInsertRowsMax = 2000;

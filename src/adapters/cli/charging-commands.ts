@@ -9,6 +9,7 @@ import {
   type CliIo,
   type DbFlags,
   dbOptions,
+  instant,
   print,
   UsageError,
   withServices,
@@ -18,13 +19,6 @@ function limitOf(text: string | undefined): number {
   if (text === undefined) return 100;
   if (!/^[1-9][0-9]{0,5}$/.test(text)) throw new UsageError('--limit must be 1-999999');
   return Number(text);
-}
-
-function instant(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new UsageError(`${flag} is not a date: ${JSON.stringify(text)}`);
-  return ms;
 }
 
 export function registerChargingCommands(program: Command, io: CliIo): void {

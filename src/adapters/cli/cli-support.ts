@@ -63,6 +63,15 @@ export async function withServices<T>(
   }
 }
 
+/** A date or date-time flag as milliseconds since the epoch. */
+export function instant(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms))
+    throw new UsageError(`${flag} is not a date and time: ${JSON.stringify(text)}`);
+  return ms;
+}
+
 export function amount(text: string): bigint {
   const value = parseMinor(text);
   if (value === undefined)

@@ -17,6 +17,7 @@ import {
   currency,
   type DbFlags,
   dbOptions,
+  instant,
   print,
   Refused,
   UsageError,
@@ -31,14 +32,6 @@ const cgratesFileNames = {
   timings: 'Timings.csv',
   ratingPlans: 'RatingPlans.csv',
 } as const;
-
-function instant(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms))
-    throw new UsageError(`${flag} is not a date and time: ${JSON.stringify(text)}`);
-  return ms;
-}
 
 function readTariffFiles(format: TariffFormat, path: string): Record<string, string> {
   if (!existsSync(path)) throw new UsageError(`no such file or directory: ${path}`);

@@ -128,6 +128,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   return app as unknown as App;
 }
 
+/** Answers a core refusal: its code decides the status through the errors table. */
+export function sendRefusal(reply: FastifyReply, outcome: { code: string; message: string }) {
+  return sendError(reply, outcome.code as ErrorCode, outcome.message);
+}
+
 export function sendError(
   reply: FastifyReply,
   code: ErrorCode,

@@ -54,6 +54,17 @@ export const errorResponses = {
   422: ErrorResponse,
 } as const;
 
+/** The answers of routes that take PINs: the usual refusals and 429 for a locked-out caller. */
+export const refusalResponses = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+  422: ErrorResponse,
+  429: ErrorResponse,
+} as const;
+
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
     Type.String({

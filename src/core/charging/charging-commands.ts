@@ -433,9 +433,13 @@ export const chargingCommands = {
     }),
     async run(context, p) {
       const { stores, ledger, nowMs } = context;
-      const existing = await stores.charging.findSession(p.caller.principal.id, p.sessionId);
+      const existing = await stores.charging.findSessionRequest(
+        p.caller.principal.id,
+        p.sessionId,
+        p.requestNumber,
+      );
       if (existing) {
-        const record = await stores.charging.findRequest(existing.id, p.requestNumber);
+        const record = existing.request;
         if (record && record.fingerprint === p.fingerprint) {
           return ok({ ...record.answer, replayed: true });
         }

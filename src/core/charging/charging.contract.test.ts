@@ -480,7 +480,7 @@ describeEachStore('charging', (kind) => {
     expect(await e.charging.deliverOutbox(send)).toBe(0);
     expect(await e.charging.deliverOutbox(send)).toBe(0); // not due again yet
     fail = false;
-    e.clock.advanceMs(1_000);
+    e.clock.advanceMs(2_000);
     expect(await e.charging.deliverOutbox(send)).toBe(1);
     expect(await e.charging.deliverOutbox(send)).toBe(0);
     const [event] = await e.charging.listOutbox({ limit: 10 });

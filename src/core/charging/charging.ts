@@ -14,6 +14,7 @@ import type { RatingService } from '../rating/rating-service.ts';
 import type { Clock } from '../shared/clock.ts';
 import { type Caller, canSeeOwner } from '../shared/principal.ts';
 import { ok, type Result, refuse } from '../shared/result.ts';
+import { retryDelayMs } from '../shared/retry.ts';
 import { callerNumberAccountId } from '../vouchers/voucher-accounts.ts';
 import type { Vouchers } from '../vouchers/vouchers.ts';
 import type { WriteCommitter } from '../write-commands.ts';
@@ -110,7 +111,6 @@ interface Resolved {
   readonly route: RouteSnapshot;
   /** The route's pricing context, for authorize's answer. */
   readonly rate: RateContext;
-  readonly maxSeconds: number;
   readonly linkAni: string | null;
 }
 
@@ -181,7 +181,8 @@ export class Charging {
     const resolved = await this.resolve(caller, request);
     if (!resolved.ok) return resolved;
     const r = resolved.value;
-    if (r.availableMinor < this.settings.minimumBalanceMinor || r.maxSeconds === 0) {
+    const maxSeconds = this.maxSeconds(r.rate, this.clock.nowMs(), r.availableMinor);
+    if (maxSeconds === 0) {
       return chargingRefusal('insufficient_balance');
     }
     return ok({
@@ -193,7 +194,7 @@ export class Charging {
       prefix: r.route.prefix,
       destinationName: r.route.destinationName,
       rate: encodeRate(r.rate.rate),
-      maxSeconds: r.maxSeconds,
+      maxSeconds,
     });
   }
 
@@ -537,7 +538,7 @@ export class Charging {
             change: {
               status: failed ? 'failed' : 'pending',
               attempts,
-              nextAttemptMs: this.clock.nowMs() + backoffMs(attempts),
+              nextAttemptMs: this.clock.nowMs() + retryDelayMs(attempts),
               lastError: error instanceof Error ? error.message.slice(0, 500) : 'send failed',
             },
           });
@@ -641,16 +642,11 @@ export class Charging {
         rateSnapshot: snapshotOf(route.rate, route.carrierId, route.tariff.version.effectiveFromMs),
       },
       rate: route.rate,
-      maxSeconds: this.maxSeconds(route.rate, nowMs, availableMinor),
       linkAni: wantsLink ? (request.callerNumber ?? null) : null,
     });
   }
 
-  private maxSeconds(
-    rate: Parameters<typeof allowance>[0],
-    nowMs: number,
-    availableMinor: Minor,
-  ): number {
+  private maxSeconds(rate: RateContext, nowMs: number, availableMinor: Minor): number {
     if (availableMinor < this.settings.minimumBalanceMinor) return 0;
     return allowance(rate, nowMs, availableMinor, {
       durationSecondsMax: this.settings.callSecondsMax,
@@ -683,8 +679,4 @@ function isHttpUrl(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-function backoffMs(attempts: number): number {
-  return Math.min(1000 * 2 ** (attempts - 1), 15 * 60_000);
 }

@@ -15,6 +15,7 @@ import type { Clock } from '../shared/clock.ts';
 import { newId } from '../shared/ids.ts';
 import type { Caller, Principal } from '../shared/principal.ts';
 import { ok, type Result, refuse } from '../shared/result.ts';
+import { retryDelayMs } from '../shared/retry.ts';
 import type { WriteCommitter } from '../write-commands.ts';
 import { type VoucherRefusalCode, voucherRefusals } from './codes.ts';
 import { commissionOf, selectCommissionRule } from './commission.ts';
@@ -1005,7 +1006,7 @@ export class Vouchers {
         change: {
           status: giveUp ? 'failed' : 'pending',
           attempts,
-          nextAttemptAtMs: nowMs + 1000 * 2 ** attempts,
+          nextAttemptAtMs: nowMs + retryDelayMs(attempts),
           lastError: message.slice(0, 500),
         },
       });

@@ -9,12 +9,11 @@ import type {
   Cdr,
   ChargingRequestRecord,
   ChargingSession,
-  RequestType,
 } from '../../core/charging/charging-types.ts';
 import {
-  decodeAnswer,
   encodeAnswer,
   KyselyChargingTxStore,
+  requestFromRow,
   sessionFromRow,
   sessionToRow,
   thresholdFromRow,
@@ -148,15 +147,7 @@ export class SqliteChargingTxStore extends KyselyChargingTxStore {
 
   override async findRequest(sessionPk: string, requestNumber: number) {
     const row = this.selectRequest.get(sessionPk, BigInt(requestNumber));
-    if (!row) return null;
-    return {
-      sessionPk: row.session_pk,
-      requestNumber: Number(row.request_number),
-      requestType: row.request_type as RequestType,
-      fingerprint: row.fingerprint,
-      answer: decodeAnswer(row.answer),
-      createdAtMs: Number(row.created_at_ms),
-    } satisfies ChargingRequestRecord;
+    return row ? requestFromRow(row) : null;
   }
 
   override async findSessionRequest(principalId: string, sessionId: string, requestNumber: number) {

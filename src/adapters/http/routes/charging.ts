@@ -4,26 +4,16 @@
 // repeated request gets the first answer and never charges twice: no Idempotency-Key needed.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { denialCodes, type SubscriberRef } from '../../../core/charging/charging.ts';
 import type { Cdr, ChargingSession, CreditAnswer } from '../../../core/charging/charging-types.ts';
 import type { Services } from '../../../services.ts';
-import { callerOf, sendError } from '../app.ts';
-import type { ErrorCode } from '../errors.ts';
-import { amountOf } from '../request-parsing.ts';
-import { Amount, Currency, ErrorResponse, Id, IdParams } from '../schemas.ts';
+import { callerOf, sendError, sendRefusal } from '../app.ts';
+import { amountOf, limitOf } from '../request-parsing.ts';
+import { Amount, Currency, Id, IdParams, refusalResponses } from '../schemas.ts';
 import { iso, sendTable, snakeKeys } from '../views.ts';
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-  422: ErrorResponse,
-  429: ErrorResponse,
-};
+const errors = refusalResponses;
 
 /** Diameter Session-Id, SIP Call-ID, or any printable ASCII id of up to 128 characters. */
 const SessionId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' });
@@ -309,15 +299,14 @@ function subscriberOf(body: Static<typeof Subscriber>): SubscriberRef {
   return 'pin' in body ? { pin: body.pin } : { ani: body.ani };
 }
 
-const limitOf = (text: string | undefined) => (text === undefined ? 50 : Math.min(+text, 1000));
+/** Page sizes: 50 unless asked, at most 1,000 (the query schema allows up to 9,999). */
+const pageSizeOf = (text: string | undefined) => Math.min(limitOf(text) ?? 50, 1000);
 
 export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
   app,
   { services },
 ) => {
   const { charging } = services;
-  const refused = (reply: FastifyReply, outcome: { code: string; message: string }) =>
-    sendError(reply, outcome.code as ErrorCode, outcome.message);
   const count = (name: string, outcome: { ok: boolean; code?: string }) =>
     app.metrics.countOutcome(name, outcome.ok ? 'ok' : (outcome.code ?? 'refused'));
 
@@ -349,7 +338,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         if ((denialCodes as readonly string[]).includes(result.code)) {
           return { allowed: false, reason: result.code, message: result.message };
         }
-        return refused(reply, result);
+        return sendRefusal(reply, result);
       }
       const a = result.value;
       return {
@@ -399,7 +388,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         source: request.ip,
       });
       count('charging_initiate', result);
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return answerJson(result.value);
     },
   );
@@ -427,7 +416,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         usedSeconds: b.used_seconds,
       });
       count('charging_update', result);
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return answerJson(result.value);
     },
   );
@@ -452,7 +441,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         ...(b.reason ? { reason: b.reason } : {}),
       });
       count('charging_terminate', result);
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return answerJson(result.value);
     },
   );
@@ -476,7 +465,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     },
     async (request) => {
       const q = request.query;
-      const limit = limitOf(q.limit);
+      const limit = pageSizeOf(q.limit);
       const items = await charging.listSessions(callerOf(request), {
         ...(q.status ? { status: q.status } : {}),
         ...(q.account_id ? { accountId: q.account_id } : {}),
@@ -522,7 +511,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     },
     async (request, reply) => {
       const q = request.query;
-      const limit = limitOf(q.limit);
+      const limit = pageSizeOf(q.limit);
       const cdrs = await charging.listCdrs(callerOf(request), {
         ...(q.account_id ? { accountId: q.account_id } : {}),
         ...(q.from ? { fromMs: Date.parse(q.from) } : {}),
@@ -577,7 +566,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         ...(b.destination ? { calledNumber: b.destination } : {}),
         source: request.ip,
       });
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       const r = result.value;
       return {
         account_id: r.accountId,
@@ -643,7 +632,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         url: request.body.url,
         source: request.ip,
       });
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return thresholdJson(result.value);
     },
   );
@@ -670,7 +659,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         thresholdMinor: amountOf(request.body.threshold),
         url: request.body.url,
       });
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return thresholdJson(result.value);
     },
   );
@@ -688,7 +677,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     },
     async (request, reply) => {
       const result = await charging.getThreshold(callerOf(request), request.params.id);
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return thresholdJson(result.value);
     },
   );
@@ -706,7 +695,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     },
     async (request, reply) => {
       const result = await charging.deleteThreshold(callerOf(request), request.params.id);
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return reply.code(204).send(null);
     },
   );

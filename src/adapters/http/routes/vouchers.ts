@@ -5,7 +5,6 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { parse } from 'csv-parse/sync';
-import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Batch, Product, Sale } from '../../../core/vouchers/voucher-types.ts';
 import type { ImportRow } from '../../../core/vouchers/vouchers.ts';
@@ -13,10 +12,9 @@ import type { Services } from '../../../services.ts';
 import { isEmailAddress } from '../../delivery/email.ts';
 import { normalizePhoneNumber } from '../../delivery/phone-number.ts';
 import { renderReceiptPdf, renderReceiptText } from '../../delivery/receipt.ts';
-import { callerOf, sendError } from '../app.ts';
-import type { ErrorCode } from '../errors.ts';
+import { callerOf, sendError, sendRefusal } from '../app.ts';
 import { amountOf, currencyOf, idempotencyKeyOf } from '../request-parsing.ts';
-import { ErrorResponse, IdempotencyHeaders, IdParams, TransferView } from '../schemas.ts';
+import { IdempotencyHeaders, IdParams, refusalResponses, TransferView } from '../schemas.ts';
 import { iso, sendTable, transferJson } from '../views.ts';
 import {
   BatchView,
@@ -36,15 +34,7 @@ import {
   SoldView,
 } from '../voucher-schemas.ts';
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-  422: ErrorResponse,
-  429: ErrorResponse,
-};
+const errors = refusalResponses;
 
 /** Carrier files sent over HTTP may be larger than ordinary requests; bigger ones go through the CLI. */
 const importBodyLimitBytes = 16 * 1024 * 1024;
@@ -110,8 +100,6 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
   { services },
 ) => {
   const { vouchers } = services;
-  const refused = (reply: FastifyReply, outcome: { code: string; message: string }) =>
-    sendError(reply, outcome.code as ErrorCode, outcome.message);
 
   app.post(
     '/v1/products',
@@ -141,7 +129,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         instructions: b.instructions,
         lowStockThreshold: b.low_stock_threshold,
       });
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return reply.status(201).send(productJson(result.value));
     },
   );
@@ -194,7 +182,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         count: request.body.count,
         serialPrefix: request.body.serial_prefix,
       });
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return reply.status(201).send(batchJson(result.value));
     },
   );
@@ -241,7 +229,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         dryRun: request.body.dry_run ?? false,
         serialPrefix: request.body.serial_prefix,
       });
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       const { batch, issues, count } = result.value;
       if (!batch && issues.length > 0) {
         return reply.status(422).send({
@@ -305,7 +293,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
           { batchId: request.params.id },
           frozen,
         );
-        if (!result.ok) return refused(reply, result);
+        if (!result.ok) return sendRefusal(reply, result);
         return { changed: result.value.changed };
       },
     );
@@ -325,7 +313,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
           { serial: request.params.serial.toUpperCase() },
           frozen,
         );
-        if (!result.ok) return refused(reply, result);
+        if (!result.ok) return sendRefusal(reply, result);
         return { changed: result.value.changed };
       },
     );
@@ -347,7 +335,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request, reply) => {
       const result = await vouchers.exportBatch(callerOf(request), request.params.id);
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       reply.header('cache-control', 'no-store');
       return sendTable(reply, request.query.format, result.value);
     },
@@ -365,7 +353,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request, reply) => {
       const result = await vouchers.voucherHistory(request.params.serial);
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       const { voucher, events } = result.value;
       return {
         serial: voucher.serial,
@@ -427,7 +415,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         delivery,
       });
       app.metrics.countOutcome('voucher_sale', result.ok ? 'ok' : result.code);
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       const { sale, product, pin, replayed } = result.value;
       // Logs name the PIN by its serial only.
       request.log.info({ sale_id: sale.id, serial: sale.serial, replayed }, 'voucher sold');
@@ -455,7 +443,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request, reply) => {
       const result = await vouchers.getSale(callerOf(request), request.params.id);
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return saleJson(result.value);
     },
   );
@@ -477,7 +465,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request, reply) => {
       const result = await vouchers.receipt(callerOf(request), request.params.id);
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       reply.header('cache-control', 'no-store');
       if (request.query.format === 'pdf') {
         return reply.type('application/pdf').send(await renderReceiptPdf(result.value));
@@ -501,7 +489,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (request, reply) => {
       const result = await vouchers.voidSale(callerOf(request), request.params.id);
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       return saleJson(result.sale);
     },
@@ -531,7 +519,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       app.metrics.countOutcome('voucher_redeem', result.ok ? 'ok' : result.code);
       if (result.ok) request.log.info({ serial: result.value.serial }, 'voucher redeemed');
       else request.log.warn({ code: result.code, ip: request.ip }, 'voucher redemption refused');
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       const r = result.value;
       return {
         serial: r.serial,
@@ -560,7 +548,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         currency: currencyOf(request.body.currency),
         creditLimitMinor: amountOf(request.body.credit_limit ?? '0'),
       });
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return reply.status(201).send({ account_id: result.value.accountId });
     },
   );
@@ -585,7 +573,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         amountMinor: amountOf(request.body.amount),
         idempotencyKey: idempotencyKeyOf(request),
       });
-      if (!outcome.ok) return refused(reply, outcome);
+      if (!outcome.ok) return sendRefusal(reply, outcome);
       if (outcome.replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(outcome.replayed ? 200 : 201).send(transferJson(outcome.transfer));
     },
@@ -611,7 +599,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         productId: b.product_id ?? null,
         faceValueMinor: b.face_value === undefined ? null : amountOf(b.face_value),
       });
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       return reply.status(201).send({ id: result.value.id });
     },
   );
@@ -718,7 +706,7 @@ export const voucherRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
         fromMs: dateMs(q.from),
         toMs: dateMs(q.to, dayMs),
       });
-      if (!result.ok) return refused(reply, result);
+      if (!result.ok) return sendRefusal(reply, result);
       const { accountId, balance, movements, sales } = result.value;
       const lines = movements.map(({ transfer, side }) => ({
         at: iso(transfer.createdAtMs),
