@@ -3,20 +3,13 @@
 // tariff activated in the middle of a call never changes what the call costs, and a restart
 // needs nothing from the in-memory tariff registry.
 
-import type { Currency } from '../money/money.ts';
-import type { RoundingMode } from '../money/rounding.ts';
 import { type RateContext, rateContext } from '../rating/rate-context.ts';
 import { decodeRate, encodeRate, type RateJson } from '../rating/rate-json.ts';
-import type { PeriodPolicy, TariffVersion } from '../rating/tariff.ts';
+import type { TariffVersion } from '../rating/tariff.ts';
 import { assert } from '../shared/assert.ts';
 
-export interface RateSnapshot {
-  readonly carrierId: string;
-  readonly currency: Currency;
-  readonly timeZone: string;
-  readonly roundingMode: RoundingMode;
-  readonly periodPolicy: PeriodPolicy;
-  readonly effectiveFromMs: number;
+/** The tariff version's terms (without its end, which a started call never needs) and the rate. */
+export interface RateSnapshot extends Omit<TariffVersion, 'effectiveToMs'> {
   readonly rate: RateJson;
 }
 
@@ -51,14 +44,7 @@ export function contextOfSnapshot(json: string): RateContext {
   const snapshot = JSON.parse(json) as RateSnapshot;
   const rate = decodeRate(snapshot.rate);
   assert(rate.ok, 'a stored rate snapshot decodes');
-  const version: TariffVersion = {
-    carrierId: snapshot.carrierId,
-    currency: snapshot.currency,
-    timeZone: snapshot.timeZone,
-    roundingMode: snapshot.roundingMode,
-    periodPolicy: snapshot.periodPolicy,
-    effectiveFromMs: snapshot.effectiveFromMs,
-  };
+  const { rate: _json, ...version } = snapshot;
   const context = rateContext(version, rate.value);
   if (cache.size >= cacheMax) cache.clear();
   cache.set(json, context);
