@@ -84,6 +84,7 @@ async function measure(
   try {
     return await load({
       url: info.url,
+      serverPid: child.pid,
       connections,
       durationSeconds: seconds,
       headers: { authorization: `Bearer ${benchSwitchKey}` },

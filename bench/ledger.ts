@@ -25,6 +25,7 @@ async function measureTransfers(
     const run = `${mode}-${Date.now()}`;
     return await load({
       url: info.url,
+      serverPid: child.pid,
       connections,
       durationSeconds: seconds,
       headers: { authorization: `Bearer ${benchAdminKey}` },
@@ -44,8 +45,9 @@ async function measureTransfers(
   }
 }
 
-async function measureNoop(seconds: number): Promise<LoadResult> {
-  const { child, info } = await startChild<{ url: string }>(server, ['noop']);
+/** A bare route: `noop` answers at once (the HTTP ceiling), `floor` makes the body durable. */
+async function measureBare(mode: 'noop' | 'floor', seconds: number): Promise<LoadResult> {
+  const { child, info } = await startChild<{ url: string }>(server, [mode]);
   try {
     const body = JSON.stringify({
       debit_account_id: 'acc_x',
@@ -55,9 +57,10 @@ async function measureNoop(seconds: number): Promise<LoadResult> {
     });
     return await load({
       url: info.url,
+      serverPid: child.pid,
       connections,
       durationSeconds: seconds,
-      request: () => ({ path: '/noop', body }),
+      request: () => ({ path: `/${mode}`, body }),
     });
   } finally {
     await stopChild(child);
@@ -74,8 +77,12 @@ export async function run(args: string[] = []): Promise<void> {
   process.stdout.write(
     `ledger: ${connections} keep-alive clients, ${seconds} s per measurement, node ${process.version}\n`,
   );
-  const ceiling = await measureNoop(seconds);
+  const ceiling = await measureBare('noop', seconds);
   process.stdout.write(`${row('no-op Fastify route (HTTP ceiling)', ceiling)}\n`);
+  const floor = await measureBare('floor', seconds);
+  process.stdout.write(
+    `${row('bare route, one durable row, group commit', floor)}  ${(floor.requestsPerSecond / ceiling.requestsPerSecond).toFixed(2)}x the ceiling\n`,
+  );
   for (const store of stores) {
     const single = await measureTransfers('single', store, seconds);
     process.stdout.write(`${row(`${store}: one transaction per request (baseline)`, single)}\n`);

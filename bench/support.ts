@@ -1,6 +1,7 @@
 // Shared by the benchmarks: start a server process, drive it with autocannon, report.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import autocannon, { type RequestParams } from 'autocannon';
 
@@ -14,6 +15,32 @@ export interface LoadResult {
   readonly non2xx: number;
   readonly errors: number;
   readonly total: number;
+  /** CPU time per request in µs: the server process, its HTTP (main) thread, the load generator. */
+  readonly cpu?: { readonly server: number; readonly http: number; readonly client: number };
+}
+
+/** Clock ticks per second of /proc's CPU times. */
+let ticksPerSecond: number | undefined;
+
+/** CPU seconds a process (or one of its threads) has used, from /proc; 0 where there is none. */
+function cpuSeconds(statPath: string): number {
+  try {
+    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    // Fields after the command name (which may hold spaces): utime and stime are 12th and 13th.
+    const stat = readFileSync(statPath, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return 0;
+  }
+}
+
+function cpuSample(pid: number | undefined) {
+  return {
+    server: pid ? cpuSeconds(`/proc/${pid}/stat`) : 0,
+    http: pid ? cpuSeconds(`/proc/${pid}/task/${pid}/stat`) : 0,
+    client: process.cpuUsage(),
+  };
 }
 
 export async function startChild<T>(
@@ -51,6 +78,8 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 
 export async function load(options: {
   url: string;
+  /** The server's process id, to report its CPU time per request. */
+  serverPid?: number | undefined;
   connections: number;
   durationSeconds: number;
   headers?: Record<string, string>;
@@ -67,6 +96,7 @@ export async function load(options: {
   ) => { path: string; body: string; key?: string };
 }): Promise<LoadResult> {
   let counter = 0;
+  const before = cpuSample(options.serverPid);
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
@@ -91,7 +121,19 @@ export async function load(options: {
       },
     })),
   });
+  const after = cpuSample(options.serverPid);
+  const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, result.requests.total);
+  const client = process.cpuUsage(before.client);
   return {
+    ...(options.serverPid
+      ? {
+          cpu: {
+            server: perRequest(after.server - before.server),
+            http: perRequest(after.http - before.http),
+            client: perRequest((client.user + client.system) / 1e6),
+          },
+        }
+      : {}),
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
@@ -109,5 +151,12 @@ export function row(label: string, result: LoadResult, baseline?: LoadResult): s
     .toFixed(1)
     .padStart(
       5,
-    )} ms  p99 ${result.p99Ms.toFixed(1).padStart(5)} ms  non-2xx ${result.non2xx}  errors ${result.errors}${ratio}`;
+    )} ms  p99 ${result.p99Ms.toFixed(1).padStart(5)} ms  non-2xx ${result.non2xx}  errors ${result.errors}${ratio}${cpuText(result)}`;
+}
+
+/** CPU per request, the figure least moved by other work on the machine. */
+function cpuText(result: LoadResult): string {
+  const cpu = result.cpu;
+  if (!cpu) return '';
+  return `  cpu/req: server ${cpu.server.toFixed(0)} µs (http thread ${cpu.http.toFixed(0)}), load generator ${cpu.client.toFixed(0)} µs`;
 }

@@ -38,6 +38,7 @@ async function measureSales(
     });
     const result = await load({
       url: info.url,
+      serverPid: child.pid,
       connections,
       durationSeconds: seconds,
       headers: { authorization: `Bearer ${benchTerminalKey}` },
