@@ -20,6 +20,7 @@ import type {
 import type { Currency } from '../core/money/money.ts';
 import { big, bigOrNull, num, numOrNull } from './rows.ts';
 import type {
+  AniLinksTable,
   BalanceThresholdsTable,
   CdrsTable,
   ChargingRequestsTable,
@@ -529,12 +530,15 @@ export class KyselyChargingReadStore implements ChargingReadStore {
       .selectAll()
       .where('ani', '=', ani)
       .executeTakeFirst();
-    if (!row) return null;
-    return {
-      ani: row.ani,
-      accountId: row.account_id,
-      subscriber: row.subscriber,
-      createdAtMs: num(row.created_at_ms),
-    };
+    return row ? aniLinkFromRow(row) : null;
   }
+}
+
+export function aniLinkFromRow(row: Selectable<AniLinksTable>): AniLink {
+  return {
+    ani: row.ani,
+    accountId: row.account_id,
+    subscriber: row.subscriber,
+    createdAtMs: num(row.created_at_ms),
+  };
 }

@@ -24,6 +24,7 @@ import type {
   ChargingSessionsTable,
   Database,
 } from '../schema.ts';
+import type { RowCache, WriterCache } from './writer-cache.ts';
 
 const sessionColumns = [
   'id',
@@ -54,6 +55,24 @@ const sessionColumns = [
   'callback_url',
   'reason',
 ] as const satisfies ReadonlyArray<keyof ChargingSessionsTable>;
+/**
+ * The columns a session's life changes after initiate; the rest (who, what, where, the rate) are
+ * fixed when it opens, so an update writes only these.
+ */
+const changingColumns = [
+  'status',
+  'answer_ms',
+  'end_ms',
+  'used_seconds',
+  'charged_minor',
+  'granted_seconds',
+  'hold_id',
+  'hold_minor',
+  'final_unit',
+  'last_request_number',
+  'deadline_ms',
+  'reason',
+] as const satisfies ReadonlyArray<(typeof sessionColumns)[number]>;
 const cdrColumns = [
   'id',
   'session_pk',
@@ -76,6 +95,8 @@ const cdrColumns = [
   'reason',
 ];
 
+const switchKey = (principalId: string, sessionId: string) => `${principalId}\n${sessionId}`;
+
 const toParam = (value: unknown) => (typeof value === 'number' ? BigInt(value) : value);
 
 export class SqliteChargingTxStore extends KyselyChargingTxStore {
@@ -97,8 +118,15 @@ export class SqliteChargingTxStore extends KyselyChargingTxStore {
     Selectable<BalanceThresholdsTable>
   >;
 
-  constructor(db: BetterSqlite3.Database, kysely: Kysely<Database>) {
+  /** Sessions by primary key, and the primary key by switch and the switch's session id. */
+  private readonly sessions: RowCache<ChargingSession> | undefined;
+  private readonly sessionIds: RowCache<string> | undefined;
+
+  /** With `cache`, sessions seen by earlier transactions are not read again. */
+  constructor(db: BetterSqlite3.Database, kysely: Kysely<Database>, cache?: WriterCache) {
     super(kysely, 'sqlite');
+    this.sessions = cache?.rows<ChargingSession>();
+    this.sessionIds = cache?.rows<string>();
     const marks = (count: number) => Array.from({ length: count }, () => '?').join(', ');
     this.selectBySwitchId = db.prepare(
       'select * from charging_sessions where principal_id = ? and session_id = ?',
@@ -107,9 +135,8 @@ export class SqliteChargingTxStore extends KyselyChargingTxStore {
     this.insertSessionRow = db.prepare(
       `insert into charging_sessions (${sessionColumns.join(', ')}) values (${marks(sessionColumns.length)})`,
     );
-    const updatable = sessionColumns.filter((column) => column !== 'id');
     this.updateSessionRow = db.prepare(
-      `update charging_sessions set ${updatable.map((c) => `${c} = ?`).join(', ')} where id = ?`,
+      `update charging_sessions set ${changingColumns.map((c) => `${c} = ?`).join(', ')} where id = ?`,
     );
     this.selectRequest = db.prepare(
       'select * from charging_requests where session_pk = ? and request_number = ?',
@@ -125,24 +152,50 @@ export class SqliteChargingTxStore extends KyselyChargingTxStore {
   }
 
   override async findSession(principalId: string, sessionId: string) {
+    const id = this.sessionIds?.get(switchKey(principalId, sessionId));
+    const cached = id === undefined ? undefined : this.sessions?.get(id);
+    if (cached) return cached;
     const row = this.selectBySwitchId.get(principalId, sessionId);
-    return row ? sessionFromRow(row) : null;
+    return row ? this.staged(sessionFromRow(row)) : null;
   }
 
   override async lockSession(id: string) {
+    const cached = this.sessions?.get(id);
+    if (cached) return cached;
     const row = this.selectById.get(id);
-    return row ? sessionFromRow(row) : null;
+    return row ? this.staged(sessionFromRow(row)) : null;
   }
 
   override async insertSession(session: ChargingSession) {
     const row = sessionToRow(session);
     this.insertSessionRow.run(...sessionColumns.map((column) => toParam(row[column])));
+    this.staged(session);
   }
 
   override async saveSession(session: ChargingSession) {
-    const row = sessionToRow(session);
-    const values = sessionColumns.filter((c) => c !== 'id').map((c) => toParam(row[c]));
-    this.updateSessionRow.run(...values, session.id);
+    // In changingColumns order.
+    this.updateSessionRow.run(
+      session.status,
+      session.answerMs === null ? null : BigInt(session.answerMs),
+      session.endMs === null ? null : BigInt(session.endMs),
+      BigInt(session.usedSeconds),
+      session.chargedMinor,
+      BigInt(session.grantedSeconds),
+      session.holdId,
+      session.holdMinor,
+      session.finalUnit ? 1n : 0n,
+      BigInt(session.lastRequestNumber),
+      BigInt(session.deadlineMs),
+      session.reason,
+      session.id,
+    );
+    this.staged(session);
+  }
+
+  private staged(session: ChargingSession): ChargingSession {
+    this.sessions?.stage(session.id, session);
+    this.sessionIds?.stage(switchKey(session.principalId, session.sessionId), session.id);
+    return session;
   }
 
   override async findRequest(sessionPk: string, requestNumber: number) {

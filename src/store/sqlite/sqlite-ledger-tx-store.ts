@@ -7,6 +7,7 @@ import type { LedgerTxStore, TransferKeyRef } from '../../core/ledger/ledger-sto
 import type { Account, Transfer } from '../../core/ledger/types.ts';
 import { accountFromRow, accountToRow, type TransferRow, transferFromRow } from '../rows.ts';
 import type { AccountsTable } from '../schema.ts';
+import type { RowCache, WriterCache } from './writer-cache.ts';
 
 const accountColumns =
   'id, owner_id, name, currency, kind, flags, credit_limit_minor, status, debits_posted_minor, ' +
@@ -31,8 +32,13 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
   private readonly insertTransfer: BetterSqlite3.Statement<unknown[]>;
   private readonly updateAccount: BetterSqlite3.Statement<[Record<string, unknown>]>;
   private readonly updateHold: BetterSqlite3.Statement<[string, string]>;
+  private readonly accounts: RowCache<Account> | undefined;
+  private readonly holds: RowCache<Transfer> | undefined;
 
-  constructor(db: BetterSqlite3.Database) {
+  /** With `cache`, accounts and holds seen by earlier transactions are not read again. */
+  constructor(db: BetterSqlite3.Database, cache?: WriterCache) {
+    this.accounts = cache?.rows<Account>();
+    this.holds = cache?.rows<Transfer>();
     this.selectAccount = db.prepare(`select ${accountColumns} from accounts where id = ?`);
     this.selectByKey = db.prepare(
       `select ${transferColumns} from transfers where principal_id = ? and idempotency_key = ?`,
@@ -56,8 +62,16 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
   async lockAccounts(ids: readonly string[]): Promise<Account[]> {
     const accounts: Account[] = [];
     for (const id of ids) {
+      const cached = this.accounts?.get(id);
+      if (cached) {
+        accounts.push(cached);
+        continue;
+      }
       const row = this.selectAccount.get(id);
-      if (row) accounts.push(accountFromRow(row));
+      if (!row) continue;
+      const account = accountFromRow(row);
+      this.accounts?.stage(id, account);
+      accounts.push(account);
     }
     return accounts;
   }
@@ -74,19 +88,31 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
   async lockHolds(ids: readonly string[]): Promise<Transfer[]> {
     const transfers: Transfer[] = [];
     for (const id of ids) {
+      const cached = this.holds?.get(id);
+      if (cached) {
+        transfers.push(cached);
+        continue;
+      }
       const row = this.selectTransfer.get(id);
-      if (row) transfers.push(transferFromRow(row));
+      if (!row) continue;
+      const transfer = transferFromRow(row);
+      this.holds?.stage(id, transfer);
+      transfers.push(transfer);
     }
     return transfers;
   }
 
   async insertAccounts(accounts: readonly Account[]): Promise<void> {
-    for (const account of accounts) this.insertAccount.run(accountToRow(account));
+    for (const account of accounts) {
+      this.insertAccount.run(accountToRow(account));
+      this.accounts?.stage(account.id, account);
+    }
   }
 
   async insertTransfers(transfers: readonly Transfer[]): Promise<void> {
     // Positional parameters, in transferColumns order: the hottest statement in Tollgate.
     for (const t of transfers) {
+      if (t.kind === 'hold') this.holds?.stage(t.id, t);
       this.insertTransfer.run(
         t.id,
         t.principalId,
@@ -121,10 +147,14 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
         credits_pending_minor: row.credits_pending_minor,
         last_transfer_id: row.last_transfer_id,
       });
+      this.accounts?.stage(account.id, account);
     }
   }
 
   async saveHoldStatuses(holds: readonly Transfer[]): Promise<void> {
-    for (const hold of holds) this.updateHold.run(hold.holdStatus ?? 'pending', hold.id);
+    for (const hold of holds) {
+      this.updateHold.run(hold.holdStatus ?? 'pending', hold.id);
+      this.holds?.stage(hold.id, hold);
+    }
   }
 }

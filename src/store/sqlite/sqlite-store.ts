@@ -10,18 +10,14 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { Clock } from '../../core/shared/clock.ts';
 import type { PayloadOf, ResultOf } from '../../core/shared/write-command.ts';
 import type { WriteCommands } from '../../core/write-commands.ts';
-import { KyselyChargingReadStore } from '../charging-stores.ts';
-import {
-  KyselyAuditStore,
-  KyselyLedgerReadStore,
-  KyselyPrincipalReadStore,
-} from '../kysely-stores.ts';
+import { KyselyAuditStore, KyselyPrincipalReadStore } from '../kysely-stores.ts';
 import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreCommitter, StoreOptions } from '../store.ts';
 import { KyselyVoucherReadStore } from '../voucher-stores.ts';
 import type { CheckpointerData } from './sqlite-checkpointer-thread.ts';
 import { connectSqlite, kyselyDatabaseOf } from './sqlite-connection.ts';
+import { SqliteChargingReadStore, SqliteLedgerReadStore } from './sqlite-read-stores.ts';
 import type {
   FromWriter,
   SerializedError,
@@ -158,12 +154,12 @@ export async function openSqliteStore(options: StoreOptions & { path: string }):
     dialect: 'sqlite',
     db: readDb,
     committer,
-    ledgerReads: new KyselyLedgerReadStore(readDb),
+    ledgerReads: new SqliteLedgerReadStore(readDb, reader),
     principalReads: new KyselyPrincipalReadStore(readDb),
     auditReads: new KyselyAuditStore(readDb),
     ratingReads: new KyselyRatingStore(readDb),
     voucherReads: new KyselyVoucherReadStore(readDb),
-    chargingReads: new KyselyChargingReadStore(readDb),
+    chargingReads: new SqliteChargingReadStore(readDb, reader),
     description: `SQLite ${options.path}`,
     async close() {
       await committer.drain();

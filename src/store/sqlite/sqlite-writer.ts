@@ -14,6 +14,7 @@ import { SqliteChargingTxStore } from './sqlite-charging-tx-store.ts';
 import { connectSqlite, kyselyDatabaseOf } from './sqlite-connection.ts';
 import { SqliteLedgerTxStore } from './sqlite-ledger-tx-store.ts';
 import { SqliteVoucherTxStore } from './sqlite-voucher-tx-store.ts';
+import { WriterCache } from './writer-cache.ts';
 
 export interface SqliteWriter {
   readonly committer: GroupCommitter<typeof writeCommands>;
@@ -35,13 +36,14 @@ export async function openSqliteWriter(options: {
     dialect: new SqliteDialect({ database: kyselyDatabaseOf(writer) }),
   });
   await migrateToLatest(writeDb as Kysely<unknown>, 'sqlite');
+  const cache = new WriterCache(writer);
   const stores: TxStores = {
-    ledger: new SqliteLedgerTxStore(writer),
+    ledger: new SqliteLedgerTxStore(writer, cache),
     principals: new KyselyPrincipalTxStore(writeDb),
     audit: new KyselyAuditStore(writeDb),
     rating: new KyselyRatingStore(writeDb),
     vouchers: new SqliteVoucherTxStore(writer, writeDb),
-    charging: new SqliteChargingTxStore(writer, writeDb),
+    charging: new SqliteChargingTxStore(writer, writeDb, cache),
   };
   const begin = writer.prepare('BEGIN IMMEDIATE');
   const commit = writer.prepare('COMMIT');
@@ -55,11 +57,14 @@ export async function openSqliteWriter(options: {
     runTransaction: async (work) => {
       begin.run();
       try {
+        cache.began();
         const result = await work(stores);
         commit.run();
+        cache.committed();
         return result;
       } catch (error) {
         if (writer.inTransaction) rollback.run();
+        cache.rolledBack();
         throw error;
       }
     },
