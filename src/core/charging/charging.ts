@@ -224,45 +224,46 @@ export class Charging {
       request.calledNumber,
       request.callbackUrl ?? null,
     ]);
-    const common = {
-      caller,
-      sessionId: request.sessionId,
-      requestNumber,
-      fingerprint,
-      callerNumber: request.callerNumber ?? null,
-      calledNumber: request.calledNumber,
-      callbackUrl: request.callbackUrl ?? null,
-      answerMs: request.answeredAtMs ?? null,
-      policy: this.policy,
-    };
+    // The payload written out in full each time: `{ ...common, more }` is slow on V8 (see
+    // ledger-batch.ts).
+    const submit = (
+      accountId: string,
+      subscriber: string,
+      route: RouteSnapshot,
+      linkAni: string | null,
+    ) =>
+      this.committer.submit('charging.initiate', {
+        caller,
+        sessionId: request.sessionId,
+        requestNumber,
+        fingerprint,
+        accountId,
+        subscriber,
+        callerNumber: request.callerNumber ?? null,
+        calledNumber: request.calledNumber,
+        route,
+        callbackUrl: request.callbackUrl ?? null,
+        answerMs: request.answeredAtMs ?? null,
+        linkAni,
+        policy: this.policy,
+      });
     const resolved = await this.resolve(caller, request);
     if (!resolved.ok) {
       // A repeat of an initiate that was answered still gets its first answer, even when the
       // subscriber would now be refused (frozen since, or a card that call used up).
       const existing = await this.reads.findSession(caller.principal.id, request.sessionId);
       if (!existing) return resolved;
-      return this.committer.submit('charging.initiate', {
-        ...common,
-        accountId: existing.accountId,
-        subscriber: existing.subscriber,
-        route: {
-          carrierId: existing.carrierId,
-          prefix: existing.prefix,
-          destinationName: existing.destinationName,
-          currency: existing.currency,
-          rateSnapshot: existing.rateSnapshot,
-        },
-        linkAni: null,
-      });
+      const route = {
+        carrierId: existing.carrierId,
+        prefix: existing.prefix,
+        destinationName: existing.destinationName,
+        currency: existing.currency,
+        rateSnapshot: existing.rateSnapshot,
+      };
+      return submit(existing.accountId, existing.subscriber, route, null);
     }
     const r = resolved.value;
-    return this.committer.submit('charging.initiate', {
-      ...common,
-      accountId: r.accountId,
-      subscriber: r.subscriber,
-      route: r.route,
-      linkAni: r.linkAni,
-    });
+    return submit(r.accountId, r.subscriber, r.route, r.linkAni);
   }
 
   /** Reports the seconds used of the last grant; charges them and grants the next slice. */

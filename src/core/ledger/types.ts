@@ -86,13 +86,20 @@ export function newAccount(
   > & { readonly createdAtMs: number },
 ): Account {
   return {
-    ...fields,
+    id: fields.id,
+    ownerId: fields.ownerId,
+    name: fields.name,
+    currency: fields.currency,
+    kind: fields.kind,
+    flags: fields.flags,
+    creditLimitMinor: fields.creditLimitMinor,
     status: 'open',
     debitsPostedMinor: 0n,
     creditsPostedMinor: 0n,
     debitsPendingMinor: 0n,
     creditsPendingMinor: 0n,
     lastTransferId: null,
+    createdAtMs: fields.createdAtMs,
   };
 }
 

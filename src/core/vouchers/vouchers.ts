@@ -630,21 +630,18 @@ export class Vouchers {
     if (!seller.ok) return seller;
     const { retailer, distributor } = seller.value;
     const rules = await this.listCommissionRules();
-    const sale = { productId: product.id, faceValueMinor: product.faceValueMinor };
-    const retailerCommission = commissionOf(
-      selectCommissionRule(rules, { ...sale, level: 'retailer', principalId: retailer.id }),
-      product.faceValueMinor,
-    );
-    const distributorCommission = distributor
-      ? commissionOf(
-          selectCommissionRule(rules, {
-            ...sale,
-            level: 'distributor',
-            principalId: distributor.id,
-          }),
-          product.faceValueMinor,
-        )
-      : 0n;
+    const commission = (level: CommissionLevel, principalId: string) =>
+      commissionOf(
+        selectCommissionRule(rules, {
+          level,
+          principalId,
+          productId: product.id,
+          faceValueMinor: product.faceValueMinor,
+        }),
+        product.faceValueMinor,
+      );
+    const retailerCommission = commission('retailer', retailer.id);
+    const distributorCommission = distributor ? commission('distributor', distributor.id) : 0n;
     await this.ensureAccounts(product.currency);
     const outcome = await this.committer.submit('vouchers.sell', {
       caller,
