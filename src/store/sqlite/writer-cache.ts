@@ -12,7 +12,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 
 /** Entries one cache keeps; past it the oldest goes. Bounds memory with many open sessions. */
-const entriesMax = 20_000;
+const entriesMax = 10_000;
 
 export class RowCache<T> {
   private readonly committed = new Map<string, T>();
