@@ -165,6 +165,41 @@ function outboxFromRow(row: Selectable<OutboxTable>): OutboxEvent {
   };
 }
 
+export function requestToRow(record: ChargingRequestRecord): ChargingRequestsTable {
+  return {
+    session_pk: record.sessionPk,
+    request_number: record.requestNumber,
+    request_type: record.requestType,
+    fingerprint: record.fingerprint,
+    answer: encodeAnswer(record.answer),
+    created_at_ms: BigInt(record.createdAtMs),
+  };
+}
+
+export function cdrToRow(cdr: Cdr): CdrsTable {
+  return {
+    id: cdr.id,
+    session_pk: cdr.sessionPk,
+    principal_id: cdr.principalId,
+    session_id: cdr.sessionId,
+    account_id: cdr.accountId,
+    subscriber: cdr.subscriber,
+    caller_number: cdr.callerNumber,
+    called_number: cdr.calledNumber,
+    carrier_id: cdr.carrierId,
+    prefix: cdr.prefix,
+    destination_name: cdr.destinationName,
+    currency: cdr.currency,
+    rate_snapshot: cdr.rateSnapshot,
+    start_ms: BigInt(cdr.startMs),
+    answer_ms: bigOrNull(cdr.answerMs),
+    end_ms: BigInt(cdr.endMs),
+    billed_seconds: cdr.billedSeconds,
+    cost_minor: cdr.costMinor,
+    reason: cdr.reason,
+  };
+}
+
 export class KyselyChargingTxStore implements ChargingTxStore {
   private readonly db: Db;
   private readonly dialect: Dialect;
@@ -244,44 +279,11 @@ export class KyselyChargingTxStore implements ChargingTxStore {
   }
 
   async insertRequest(record: ChargingRequestRecord) {
-    await this.db
-      .insertInto('charging_requests')
-      .values({
-        session_pk: record.sessionPk,
-        request_number: record.requestNumber,
-        request_type: record.requestType,
-        fingerprint: record.fingerprint,
-        answer: encodeAnswer(record.answer),
-        created_at_ms: BigInt(record.createdAtMs),
-      })
-      .execute();
+    await this.db.insertInto('charging_requests').values(requestToRow(record)).execute();
   }
 
   async insertCdr(cdr: Cdr) {
-    await this.db
-      .insertInto('cdrs')
-      .values({
-        id: cdr.id,
-        session_pk: cdr.sessionPk,
-        principal_id: cdr.principalId,
-        session_id: cdr.sessionId,
-        account_id: cdr.accountId,
-        subscriber: cdr.subscriber,
-        caller_number: cdr.callerNumber,
-        called_number: cdr.calledNumber,
-        carrier_id: cdr.carrierId,
-        prefix: cdr.prefix,
-        destination_name: cdr.destinationName,
-        currency: cdr.currency,
-        rate_snapshot: cdr.rateSnapshot,
-        start_ms: BigInt(cdr.startMs),
-        answer_ms: bigOrNull(cdr.answerMs),
-        end_ms: BigInt(cdr.endMs),
-        billed_seconds: cdr.billedSeconds,
-        cost_minor: cdr.costMinor,
-        reason: cdr.reason,
-      })
-      .execute();
+    await this.db.insertInto('cdrs').values(cdrToRow(cdr)).execute();
   }
 
   async getThreshold(accountId: string) {

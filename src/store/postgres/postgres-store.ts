@@ -8,7 +8,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { TxStores } from '../../core/shared/write-command.ts';
 import { writeCommands } from '../../core/write-commands.ts';
-import { KyselyChargingReadStore, KyselyChargingTxStore } from '../charging-stores.ts';
+import { KyselyChargingReadStore } from '../charging-stores.ts';
 import { GroupCommitter } from '../group-commit.ts';
 import {
   KyselyAuditStore,
@@ -21,6 +21,7 @@ import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreOptions } from '../store.ts';
 import { KyselyVoucherReadStore, KyselyVoucherTxStore } from '../voucher-stores.ts';
+import { PostgresChargingTxStore } from './postgres-charging-tx-store.ts';
 import { PostgresLedgerTxStore } from './postgres-ledger-tx-store.ts';
 
 /** Attempts of one transaction before its error goes to the caller. */
@@ -100,15 +101,18 @@ export async function openPostgresStore(
       for (let attempt = 1; ; attempt += 1) {
         try {
           return await db.transaction().execute(async (trx) => {
+            const charging = new PostgresChargingTxStore(trx);
             const stores: TxStores = {
               ledger: new PostgresLedgerTxStore(trx),
               principals: new KyselyPrincipalTxStore(trx),
               audit: new KyselyAuditStore(trx),
               rating: new KyselyRatingStore(trx),
               vouchers: new KyselyVoucherTxStore(trx, 'postgres'),
-              charging: new KyselyChargingTxStore(trx, 'postgres'),
+              charging,
             };
-            return work(stores);
+            const result = await work(stores);
+            await charging.flush();
+            return result;
           });
         } catch (error) {
           if (!isRetryable(error) || attempt >= transactionAttemptsMax) throw error;
