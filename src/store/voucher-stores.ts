@@ -4,7 +4,7 @@
 // (`for update`, and `skip locked` when picking stock) so several processes never sell or redeem
 // one PIN twice; on SQLite the single writer makes that so by itself.
 
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Currency } from '../core/money/money.ts';
 import type { AuditEvent } from '../core/shared/audit.ts';
@@ -146,6 +146,28 @@ function deliveryFromRow(row: VoucherDeliveriesTable): DeliveryRecord {
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
+
+export function saleToRow(sale: Sale): Insertable<VoucherSalesTable> {
+  return {
+    id: sale.id,
+    principal_id: sale.principalId,
+    idempotency_key: sale.idempotencyKey,
+    fingerprint: sale.fingerprint,
+    product_id: sale.productId,
+    serial: sale.serial,
+    retailer_id: sale.retailerId,
+    float_account_id: sale.floatAccountId,
+    currency: sale.currency,
+    face_value_minor: sale.faceValueMinor,
+    retailer_commission_minor: sale.retailerCommissionMinor,
+    distributor_id: sale.distributorId,
+    distributor_commission_minor: sale.distributorCommissionMinor,
+    status: sale.status,
+    expires_at_ms: bigOrNull(sale.expiresAtMs),
+    created_at_ms: BigInt(sale.createdAtMs),
+    voided_at_ms: bigOrNull(sale.voidedAtMs),
+  };
+}
 
 export class KyselyVoucherTxStore implements VoucherTxStore {
   private readonly db: Db;
@@ -330,28 +352,7 @@ export class KyselyVoucherTxStore implements VoucherTxStore {
   }
 
   async insertSale(sale: Sale) {
-    await this.db
-      .insertInto('voucher_sales')
-      .values({
-        id: sale.id,
-        principal_id: sale.principalId,
-        idempotency_key: sale.idempotencyKey,
-        fingerprint: sale.fingerprint,
-        product_id: sale.productId,
-        serial: sale.serial,
-        retailer_id: sale.retailerId,
-        float_account_id: sale.floatAccountId,
-        currency: sale.currency,
-        face_value_minor: sale.faceValueMinor,
-        retailer_commission_minor: sale.retailerCommissionMinor,
-        distributor_id: sale.distributorId,
-        distributor_commission_minor: sale.distributorCommissionMinor,
-        status: sale.status,
-        expires_at_ms: bigOrNull(sale.expiresAtMs),
-        created_at_ms: BigInt(sale.createdAtMs),
-        voided_at_ms: bigOrNull(sale.voidedAtMs),
-      })
-      .execute();
+    await this.db.insertInto('voucher_sales').values(saleToRow(sale)).execute();
   }
 
   async setSaleVoided(id: string, atMs: number) {

@@ -231,6 +231,20 @@ describeEachStore('vouchers', (kind) => {
       expect(other.ok ? 'ok' : other.code).toBe('exists_with_different_fields');
     });
 
+    it('gives copies of one sale sent at once (same key, one batch) one PIN, paid once', async () => {
+      const float = await posted(floatAccountId(retailer.id, 'USD'));
+      const stock = (await stockOf(topUp.id)).inStock;
+      const copies = (
+        await Promise.all(
+          Array.from({ length: 5 }, () => sell({ idempotencyKey: 'impatient-terminal' })),
+        )
+      ).map(must);
+      expect(new Set(copies.map((copy) => copy.pin)).size).toBe(1);
+      expect(copies.filter((copy) => !copy.replayed)).toHaveLength(1);
+      expect(await posted(floatAccountId(retailer.id, 'USD'))).toBe(float - 950n);
+      expect((await stockOf(topUp.id)).inStock).toBe(stock - 1);
+    });
+
     it('never gives two parallel sales the same PIN', async () => {
       const float = await posted(floatAccountId(retailer.id, 'USD'));
       const outcomes = await Promise.all(Array.from({ length: 40 }, () => sell()));

@@ -20,9 +20,10 @@ import { migrateToLatest } from '../migrations.ts';
 import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreOptions } from '../store.ts';
-import { KyselyVoucherReadStore, KyselyVoucherTxStore } from '../voucher-stores.ts';
+import { KyselyVoucherReadStore } from '../voucher-stores.ts';
 import { PostgresChargingTxStore } from './postgres-charging-tx-store.ts';
 import { PostgresLedgerTxStore } from './postgres-ledger-tx-store.ts';
+import { PostgresVoucherTxStore } from './postgres-voucher-tx-store.ts';
 
 /** Attempts of one transaction before its error goes to the caller. */
 export const transactionAttemptsMax = 8;
@@ -102,15 +103,18 @@ export async function openPostgresStore(
         try {
           return await db.transaction().execute(async (trx) => {
             const charging = new PostgresChargingTxStore(trx);
+            const vouchers = new PostgresVoucherTxStore(trx);
             const stores: TxStores = {
               ledger: new PostgresLedgerTxStore(trx),
               principals: new KyselyPrincipalTxStore(trx),
               audit: new KyselyAuditStore(trx),
               rating: new KyselyRatingStore(trx),
-              vouchers: new KyselyVoucherTxStore(trx, 'postgres'),
+              vouchers,
               charging,
             };
             const result = await work(stores);
+            // What the stores wrote behind goes in before COMMIT.
+            await vouchers.flush();
             await charging.flush();
             return result;
           });
