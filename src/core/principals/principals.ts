@@ -2,7 +2,7 @@
 // keys. A key is shown once when issued; only its SHA-256 is stored. Keys are long random
 // strings, so a fast hash is enough: there is nothing to brute-force.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Clock } from '../shared/clock.ts';
 import { newId } from '../shared/ids.ts';
 import {
@@ -39,7 +39,9 @@ const allowedParents: Record<PrincipalKind, ReadonlyArray<PrincipalKind | null>>
 export const apiKeyCacheMs = 5_000;
 
 export function hashApiKey(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  // One-shot crypto.hash: every authenticated request calls this, and it costs half as much as
+  // createHash().update().digest().
+  return hash('sha256', secret, 'hex');
 }
 
 /** A new API key: `tg_` and 40 base32 characters (200 bits). */
