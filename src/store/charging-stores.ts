@@ -32,6 +32,9 @@ import type {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/** A session's key among the sessions of all switches: the switch, then its session id. */
+export const switchKey = (principalId: string, sessionId: string) => `${principalId}\n${sessionId}`;
+
 export function sessionFromRow(row: Selectable<ChargingSessionsTable>): ChargingSession {
   return {
     id: row.id,

@@ -3,12 +3,11 @@
 // receiver, and bad requests that get a clear 4xx and change nothing.
 
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { httpEventSender } from '../../src/adapters/webhooks/http-event-sender.ts';
 import { balanceOfAccount, fundAni, setUpCharging } from '../support/charging.ts';
 import { type ApiEnv, openApi } from '../support/http.ts';
+import { startReceiver } from '../support/receiver.ts';
 import { describeEachStore } from '../support/stores.ts';
 
 const us = '+12125550100';
@@ -234,20 +233,10 @@ describeEachStore('charging API', (kind) => {
   });
 
   it('sets a low-balance threshold and delivers one signed webhook when a call crosses it', async () => {
-    const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
-    const receiver = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      request.on('end', () => {
-        received.push({ headers: request.headers, body });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const receiver = await startReceiver();
+    const { received } = receiver;
     try {
-      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/low`;
+      const url = `${receiver.base}/hooks/low`;
       const set = await api.call('PUT', `/v1/accounts/${accountId}/low-balance`, {
         body: { threshold: '900', url },
       });
@@ -294,7 +283,7 @@ describeEachStore('charging API', (kind) => {
       );
       expect((await api.call('GET', `/v1/accounts/${accountId}/low-balance`)).statusCode).toBe(404);
     } finally {
-      await new Promise((resolve) => receiver.close(resolve));
+      await receiver.close();
     }
   });
 });

@@ -6,11 +6,10 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chargingTariff } from '../support/charging.ts';
+import { type Receiver, startReceiver } from '../support/receiver.ts';
 
 const databaseUrl = process.env.DATABASE_URL;
 
@@ -39,13 +38,6 @@ interface Child {
   readonly process: ChildProcess;
   url: string;
   output: string;
-}
-
-interface Callback {
-  readonly delivery: string;
-  readonly event: string;
-  readonly signature: string;
-  readonly body: string;
 }
 
 interface Disconnect {
@@ -92,8 +84,7 @@ describe.skipIf(!databaseUrl)(
     const children: Child[] = [];
     let a: Child;
     let b: Child;
-    const callbacks: Callback[] = [];
-    let receiver: Server;
+    let receiver: Receiver | undefined;
     let callbackBase = '';
     let databaseName = '';
     let processUrl = '';
@@ -285,8 +276,11 @@ describe.skipIf(!databaseUrl)(
     }
 
     const disconnects = () =>
-      callbacks.map((callback) => ({
-        ...callback,
+      (receiver?.received ?? []).map((callback) => ({
+        delivery: String(callback.headers['x-tollgate-delivery'] ?? ''),
+        event: String(callback.headers['x-tollgate-event'] ?? ''),
+        signature: String(callback.headers['x-tollgate-signature'] ?? ''),
+        body: callback.body,
         parsed: JSON.parse(callback.body) as Disconnect,
       }));
 
@@ -377,23 +371,8 @@ describe.skipIf(!databaseUrl)(
     }
 
     beforeAll(async () => {
-      receiver = createServer((request, response) => {
-        let body = '';
-        request.on('data', (chunk: Buffer) => {
-          body += chunk.toString();
-        });
-        request.on('end', () => {
-          callbacks.push({
-            delivery: String(request.headers['x-tollgate-delivery'] ?? ''),
-            event: String(request.headers['x-tollgate-event'] ?? ''),
-            signature: String(request.headers['x-tollgate-signature'] ?? ''),
-            body,
-          });
-          response.writeHead(204).end();
-        });
-      });
-      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-      callbackBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+      receiver = await startReceiver();
+      callbackBase = receiver.base;
 
       // The CLI cannot pick a schema, so the two processes share a database made for this run.
       databaseName = `tollgate_2p_${randomBytes(6).toString('hex')}`;
@@ -473,10 +452,7 @@ describe.skipIf(!databaseUrl)(
 
     afterAll(async () => {
       for (const child of children) await stopProcess(child);
-      if (receiver) {
-        receiver.closeAllConnections();
-        await new Promise((resolve) => receiver.close(resolve));
-      }
+      await receiver?.close();
       if (databaseName) {
         await withDatabase(databaseUrl!, (client) =>
           client.query(`drop database if exists ${databaseName} with (force)`),

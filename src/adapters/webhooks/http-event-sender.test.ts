@@ -1,34 +1,22 @@
 // Outbox events over HTTP against a real receiver on 127.0.0.1: the body and headers arrive
 // as sent, a non-2xx answer fails the attempt, and events are routed by their URL's scheme.
 
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Received, type Receiver, startReceiver } from '../../../test/support/receiver.ts';
 import type { OutboxEvent } from '../../core/charging/charging-types.ts';
 import { eventSenderByScheme, httpEventSender } from './http-event-sender.ts';
 
 describe('http event sender', () => {
-  let receiver: Server;
+  let receiver: Receiver;
   let base: string;
-  const seen: Array<{ url: string; headers: IncomingHttpHeaders; body: string }> = [];
+  let seen: Received[];
 
   beforeAll(async () => {
-    receiver = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      request.on('end', () => {
-        seen.push({ url: request.url ?? '', headers: request.headers, body });
-        response.writeHead(request.url === '/broken' ? 500 : 200).end('thanks');
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    receiver = await startReceiver((url) => (url === '/broken' ? 500 : 200));
+    base = receiver.base;
+    seen = receiver.received;
   });
-  afterAll(async () => {
-    await new Promise((resolve) => receiver.close(resolve));
-  });
+  afterAll(() => receiver.close());
 
   const event = (url: string): OutboxEvent => ({
     id: 'evt_1',

@@ -11,12 +11,17 @@ import type {
   ChargingRequestRecord,
   ChargingSession,
 } from '../../core/charging/charging-types.ts';
-import { cdrToRow, KyselyChargingTxStore, requestToRow, sessionToRow } from '../charging-stores.ts';
+import {
+  cdrToRow,
+  KyselyChargingTxStore,
+  requestToRow,
+  sessionToRow,
+  switchKey,
+} from '../charging-stores.ts';
 import type { ChargingSessionsTable, Database } from '../schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-const switchKey = (principalId: string, sessionId: string) => `${principalId}\n${sessionId}`;
 const requestKey = (sessionPk: string, requestNumber: number) => `${sessionPk}\n${requestNumber}`;
 
 export class PostgresChargingTxStore extends KyselyChargingTxStore {

@@ -82,6 +82,10 @@ export async function openPostgresStore(
           : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle pooled connection that the server closes (a restart, a terminated backend) is
+  // reported here; the pool drops it and the next query opens a new one. Without a listener the
+  // error would be unhandled and stop the process.
+  pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // Two processes starting at once must not both create the tables.
   await db.connection().execute(async (conn) => {

@@ -16,6 +16,7 @@ import {
   requestFromRow,
   sessionFromRow,
   sessionToRow,
+  switchKey,
   thresholdFromRow,
 } from '../charging-stores.ts';
 import type {
@@ -95,8 +96,6 @@ const cdrColumns = [
   'reason',
 ];
 
-const switchKey = (principalId: string, sessionId: string) => `${principalId}\n${sessionId}`;
-
 const toParam = (value: unknown) => (typeof value === 'number' ? BigInt(value) : value);
 
 export class SqliteChargingTxStore extends KyselyChargingTxStore {
@@ -119,14 +118,14 @@ export class SqliteChargingTxStore extends KyselyChargingTxStore {
   >;
 
   /** Sessions by primary key, and the primary key by switch and the switch's session id. */
-  private readonly sessions: RowCache<ChargingSession> | undefined;
-  private readonly sessionIds: RowCache<string> | undefined;
+  private readonly sessions: RowCache<ChargingSession>;
+  private readonly sessionIds: RowCache<string>;
 
-  /** With `cache`, sessions seen by earlier transactions are not read again. */
-  constructor(db: BetterSqlite3.Database, kysely: Kysely<Database>, cache?: WriterCache) {
+  /** Sessions seen by earlier transactions come from `cache`, not the database. */
+  constructor(db: BetterSqlite3.Database, kysely: Kysely<Database>, cache: WriterCache) {
     super(kysely, 'sqlite');
-    this.sessions = cache?.rows<ChargingSession>();
-    this.sessionIds = cache?.rows<string>();
+    this.sessions = cache.rows<ChargingSession>();
+    this.sessionIds = cache.rows<string>();
     const marks = (count: number) => Array.from({ length: count }, () => '?').join(', ');
     this.selectBySwitchId = db.prepare(
       'select * from charging_sessions where principal_id = ? and session_id = ?',
@@ -152,15 +151,15 @@ export class SqliteChargingTxStore extends KyselyChargingTxStore {
   }
 
   override async findSession(principalId: string, sessionId: string) {
-    const id = this.sessionIds?.get(switchKey(principalId, sessionId));
-    const cached = id === undefined ? undefined : this.sessions?.get(id);
+    const id = this.sessionIds.get(switchKey(principalId, sessionId));
+    const cached = id === undefined ? undefined : this.sessions.get(id);
     if (cached) return cached;
     const row = this.selectBySwitchId.get(principalId, sessionId);
     return row ? this.staged(sessionFromRow(row)) : null;
   }
 
   override async lockSession(id: string) {
-    const cached = this.sessions?.get(id);
+    const cached = this.sessions.get(id);
     if (cached) return cached;
     const row = this.selectById.get(id);
     return row ? this.staged(sessionFromRow(row)) : null;
@@ -193,8 +192,8 @@ export class SqliteChargingTxStore extends KyselyChargingTxStore {
   }
 
   private staged(session: ChargingSession): ChargingSession {
-    this.sessions?.stage(session.id, session);
-    this.sessionIds?.stage(switchKey(session.principalId, session.sessionId), session.id);
+    this.sessions.stage(session.id, session);
+    this.sessionIds.stage(switchKey(session.principalId, session.sessionId), session.id);
     return session;
   }
 

@@ -32,13 +32,13 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
   private readonly insertTransfer: BetterSqlite3.Statement<unknown[]>;
   private readonly updateAccount: BetterSqlite3.Statement<[Record<string, unknown>]>;
   private readonly updateHold: BetterSqlite3.Statement<[string, string]>;
-  private readonly accounts: RowCache<Account> | undefined;
-  private readonly holds: RowCache<Transfer> | undefined;
+  private readonly accounts: RowCache<Account>;
+  private readonly holds: RowCache<Transfer>;
 
-  /** With `cache`, accounts and holds seen by earlier transactions are not read again. */
-  constructor(db: BetterSqlite3.Database, cache?: WriterCache) {
-    this.accounts = cache?.rows<Account>();
-    this.holds = cache?.rows<Transfer>();
+  /** Accounts and holds seen by earlier transactions come from `cache`, not the database. */
+  constructor(db: BetterSqlite3.Database, cache: WriterCache) {
+    this.accounts = cache.rows<Account>();
+    this.holds = cache.rows<Transfer>();
     this.selectAccount = db.prepare(`select ${accountColumns} from accounts where id = ?`);
     this.selectByKey = db.prepare(
       `select ${transferColumns} from transfers where principal_id = ? and idempotency_key = ?`,
@@ -62,7 +62,7 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
   async lockAccounts(ids: readonly string[]): Promise<Account[]> {
     const accounts: Account[] = [];
     for (const id of ids) {
-      const cached = this.accounts?.get(id);
+      const cached = this.accounts.get(id);
       if (cached) {
         accounts.push(cached);
         continue;
@@ -70,7 +70,7 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
       const row = this.selectAccount.get(id);
       if (!row) continue;
       const account = accountFromRow(row);
-      this.accounts?.stage(id, account);
+      this.accounts.stage(id, account);
       accounts.push(account);
     }
     return accounts;
@@ -88,7 +88,7 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
   async lockHolds(ids: readonly string[]): Promise<Transfer[]> {
     const transfers: Transfer[] = [];
     for (const id of ids) {
-      const cached = this.holds?.get(id);
+      const cached = this.holds.get(id);
       if (cached) {
         transfers.push(cached);
         continue;
@@ -96,7 +96,7 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
       const row = this.selectTransfer.get(id);
       if (!row) continue;
       const transfer = transferFromRow(row);
-      this.holds?.stage(id, transfer);
+      this.holds.stage(id, transfer);
       transfers.push(transfer);
     }
     return transfers;
@@ -105,14 +105,14 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
   async insertAccounts(accounts: readonly Account[]): Promise<void> {
     for (const account of accounts) {
       this.insertAccount.run(accountToRow(account));
-      this.accounts?.stage(account.id, account);
+      this.accounts.stage(account.id, account);
     }
   }
 
   async insertTransfers(transfers: readonly Transfer[]): Promise<void> {
     // Positional parameters, in transferColumns order: the hottest statement in Tollgate.
     for (const t of transfers) {
-      if (t.kind === 'hold') this.holds?.stage(t.id, t);
+      if (t.kind === 'hold') this.holds.stage(t.id, t);
       this.insertTransfer.run(
         t.id,
         t.principalId,
@@ -147,14 +147,14 @@ export class SqliteLedgerTxStore implements LedgerTxStore {
         credits_pending_minor: row.credits_pending_minor,
         last_transfer_id: row.last_transfer_id,
       });
-      this.accounts?.stage(account.id, account);
+      this.accounts.stage(account.id, account);
     }
   }
 
   async saveHoldStatuses(holds: readonly Transfer[]): Promise<void> {
     for (const hold of holds) {
       this.updateHold.run(hold.holdStatus ?? 'pending', hold.id);
-      this.holds?.stage(hold.id, hold);
+      this.holds.stage(hold.id, hold);
     }
   }
 }

@@ -46,10 +46,6 @@ export class RowCache<T> {
     this.committed.clear();
     this.staged.clear();
   }
-
-  get size(): number {
-    return this.committed.size;
-  }
 }
 
 /** The writer's caches, told by the writer when a transaction begins, commits or rolls back. */
