@@ -3,7 +3,7 @@
 // each answer), as a switch key, on funded caller-number (ANI) accounts. Beside it, in the same
 // run: the same load on one transaction per request (the baseline) and on a no-op Fastify route
 // (the HTTP ceiling); then the memory and database size of 100,000 open sessions.
-//   npm run bench -- charging [--seconds 10] [--sessions 100000] [--postgres]
+//   npm run bench -- charging [--seconds 10] [--warmup 2] [--sessions 100000] [--postgres]
 // This file is also the server under test: bench/charging.ts <mode> <store> <accounts> [sessions]
 // runs one in its own process and prints one JSON line when ready (see serve below).
 
@@ -13,7 +13,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { type LoadResult, load, row, startChild, stopChild } from './support.ts';
+import {
+  type LoadResult,
+  load,
+  row,
+  startChild,
+  stopChild,
+  type Timing,
+  timingOf,
+  timingText,
+} from './support.ts';
 
 const connections = 64;
 const benchSwitchKey = 'tg_benchmark_switch_key_0123456789abcdef';
@@ -77,7 +86,7 @@ function callRequests(run: string, anis: string[], path?: string) {
 async function measure(
   script: string,
   args: string[],
-  seconds: number,
+  timing: Timing,
   path?: string,
 ): Promise<LoadResult> {
   const { child, info } = await startChild<ChargingInfo>(script, args);
@@ -86,7 +95,7 @@ async function measure(
       url: info.url,
       serverPid: child.pid,
       connections,
-      durationSeconds: seconds,
+      ...timing,
       headers: { authorization: `Bearer ${benchSwitchKey}` },
       steps: steps.length,
       request: callRequests(`${args[0]}-${Date.now()}`, info.anis ?? ['15550000'], path),
@@ -127,7 +136,7 @@ export async function run(args: string[] = []): Promise<void> {
     const at = args.indexOf(name);
     return at >= 0 ? Number(args[at + 1]) : fallback;
   };
-  const seconds = flag('--seconds', 10);
+  const timing = timingOf(args);
   const sessions = flag('--sessions', 100_000);
   const stores = [
     'sqlite',
@@ -136,16 +145,16 @@ export async function run(args: string[] = []): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(
     `charging: ${connections} keep-alive clients, whole calls (initiate + update + terminate), ` +
-      `${seconds} s per measurement, ${sessions} open sessions, node ${process.version}`,
+      `${timingText(timing)}, ${sessions} open sessions, node ${process.version}`,
   );
-  const ceiling = await measure(noopServer, ['noop'], seconds, '/noop');
+  const ceiling = await measure(noopServer, ['noop'], timing, '/noop');
   out(row('no-op Fastify route (HTTP ceiling)', ceiling));
   for (const store of stores) {
-    const single = await measure(self, ['single', store, String(connections)], seconds);
+    const single = await measure(self, ['single', store, String(connections)], timing);
     out(`${row(`${store}: one transaction per request`, single)}  ${calls(single)} calls/s`);
-    const group = await measure(self, ['group', store, String(connections)], seconds);
+    const group = await measure(self, ['group', store, String(connections)], timing);
     out(`${row(`${store}: group commit (Tollgate)`, group)}  ${calls(group)} calls/s`);
-    const shared = await measure(self, ['group', store, '4'], seconds);
+    const shared = await measure(self, ['group', store, '4'], timing);
     out(`${row(`${store}: group commit, 4 shared accounts`, shared)}  ${calls(shared)} calls/s`);
     out(
       `  ${store}: ${calls(group)} calls/s = ${group.requestsPerSecond.toFixed(0)} credit-control requests/s, ` +

@@ -1,10 +1,20 @@
 // Durable transfers per second through the HTTP API with 64 concurrent keep-alive clients,
 // beside two baselines measured in the same run: one transaction per request on the same store
 // (what group commit must beat) and a no-op Fastify route (the HTTP ceiling).
-//   npm run bench -- ledger [--seconds 10] [--postgres]
+//   npm run bench -- ledger [--seconds 10] [--warmup 2] [--postgres]
 
 import { fileURLToPath } from 'node:url';
-import { benchAdminKey, type LoadResult, load, row, startChild, stopChild } from './support.ts';
+import {
+  benchAdminKey,
+  type LoadResult,
+  load,
+  row,
+  startChild,
+  stopChild,
+  type Timing,
+  timingOf,
+  timingText,
+} from './support.ts';
 
 const connections = 64;
 const server = fileURLToPath(new URL('./ledger-server.ts', import.meta.url));
@@ -18,7 +28,7 @@ interface LedgerInfo {
 async function measureTransfers(
   mode: 'group' | 'single',
   store: string,
-  seconds: number,
+  timing: Timing,
 ): Promise<LoadResult> {
   const { child, info } = await startChild<LedgerInfo>(server, [mode, store]);
   try {
@@ -27,7 +37,7 @@ async function measureTransfers(
       url: info.url,
       serverPid: child.pid,
       connections,
-      durationSeconds: seconds,
+      ...timing,
       headers: { authorization: `Bearer ${benchAdminKey}` },
       request: (n) => ({
         path: '/v1/transfers',
@@ -46,7 +56,7 @@ async function measureTransfers(
 }
 
 /** A bare route: `noop` answers at once (the HTTP ceiling), `floor` makes the body durable. */
-async function measureBare(mode: 'noop' | 'floor', seconds: number): Promise<LoadResult> {
+async function measureBare(mode: 'noop' | 'floor', timing: Timing): Promise<LoadResult> {
   const { child, info } = await startChild<{ url: string }>(server, [mode]);
   try {
     const body = JSON.stringify({
@@ -59,7 +69,7 @@ async function measureBare(mode: 'noop' | 'floor', seconds: number): Promise<Loa
       url: info.url,
       serverPid: child.pid,
       connections,
-      durationSeconds: seconds,
+      ...timing,
       request: () => ({ path: `/${mode}`, body }),
     });
   } finally {
@@ -68,25 +78,24 @@ async function measureBare(mode: 'noop' | 'floor', seconds: number): Promise<Loa
 }
 
 export async function run(args: string[] = []): Promise<void> {
-  const secondsFlag = args.indexOf('--seconds');
-  const seconds = secondsFlag >= 0 ? Number(args[secondsFlag + 1]) : 10;
+  const timing = timingOf(args);
   const stores = [
     'sqlite',
     ...(args.includes('--postgres') && process.env.DATABASE_URL ? ['postgres'] : []),
   ];
   process.stdout.write(
-    `ledger: ${connections} keep-alive clients, ${seconds} s per measurement, node ${process.version}\n`,
+    `ledger: ${connections} keep-alive clients, ${timingText(timing)}, node ${process.version}\n`,
   );
-  const ceiling = await measureBare('noop', seconds);
+  const ceiling = await measureBare('noop', timing);
   process.stdout.write(`${row('no-op Fastify route (HTTP ceiling)', ceiling)}\n`);
-  const floor = await measureBare('floor', seconds);
+  const floor = await measureBare('floor', timing);
   process.stdout.write(
     `${row('bare route, one durable row, group commit', floor)}  ${(floor.requestsPerSecond / ceiling.requestsPerSecond).toFixed(2)}x the ceiling\n`,
   );
   for (const store of stores) {
-    const single = await measureTransfers('single', store, seconds);
+    const single = await measureTransfers('single', store, timing);
     process.stdout.write(`${row(`${store}: one transaction per request (baseline)`, single)}\n`);
-    const group = await measureTransfers('group', store, seconds);
+    const group = await measureTransfers('group', store, timing);
     process.stdout.write(`${row(`${store}: group commit (Tollgate)`, group)}\n`);
     process.stdout.write(
       `  ${store}: group commit = ${(group.requestsPerSecond / single.requestsPerSecond).toFixed(2)}x the per-request baseline, ` +

@@ -58,10 +58,13 @@ export async function startChild<T>(
   const lines = createInterface({ input: child.stdout! });
   const info = await new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start`)), timeoutMs);
-    lines.once('line', (line) => {
+    const onLine = (line: string) => {
+      if (!line.startsWith('{')) return;
+      lines.off('line', onLine);
       clearTimeout(timer);
       resolve(JSON.parse(line) as T);
-    });
+    };
+    lines.on('line', onLine);
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   return { child, info };
@@ -76,12 +79,37 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** How long each measurement runs, after how long a warm-up that is not counted. */
+export interface Timing {
+  readonly durationSeconds: number;
+  readonly warmupSeconds: number;
+}
+
+/** `--seconds N` (default 10) and `--warmup N` (default 2) from a benchmark's arguments. */
+export function timingOf(args: readonly string[]): Timing {
+  const flag = (name: string, fallback: number) => {
+    const at = args.indexOf(name);
+    return at >= 0 ? Number(args[at + 1]) : fallback;
+  };
+  return { durationSeconds: flag('--seconds', 10), warmupSeconds: flag('--warmup', 2) };
+}
+
+/** The header's words for a timing: "10 s per measurement after 2 s of warm-up". */
+export function timingText(timing: Timing): string {
+  return `${timing.durationSeconds} s per measurement after ${timing.warmupSeconds} s of warm-up`;
+}
+
 export async function load(options: {
   url: string;
   /** The server's process id, to report its CPU time per request. */
   serverPid?: number | undefined;
   connections: number;
   durationSeconds: number;
+  /**
+   * Seconds of the same load sent first and not counted (default 2): V8 compiles the hot paths
+   * in its background threads during the first seconds, which is start-up cost, not throughput.
+   */
+  warmupSeconds?: number;
   headers?: Record<string, string>;
   /**
    * Requests in a row on each connection (default 1): a connection sends steps 0, 1, …,
@@ -96,31 +124,35 @@ export async function load(options: {
   ) => { path: string; body: string; key?: string };
 }): Promise<LoadResult> {
   let counter = 0;
+  const send = (duration: number) =>
+    autocannon({
+      url: options.url,
+      connections: options.connections,
+      duration,
+      pipelining: 1,
+      requests: Array.from({ length: options.steps ?? 1 }, (_, step) => ({
+        method: 'POST',
+        setupRequest: (request: RequestParams, context: Record<string, unknown>) => {
+          counter += 1;
+          const next = options.request(counter, step, context);
+          return {
+            ...request,
+            path: next.path,
+            body: next.body,
+            headers: {
+              ...request.headers,
+              ...options.headers,
+              'content-type': 'application/json',
+              ...(next.key ? { 'idempotency-key': next.key } : {}),
+            },
+          };
+        },
+      })),
+    });
+  const warmupSeconds = options.warmupSeconds ?? 2;
+  if (warmupSeconds > 0) await send(warmupSeconds);
   const before = cpuSample(options.serverPid);
-  const result = await autocannon({
-    url: options.url,
-    connections: options.connections,
-    duration: options.durationSeconds,
-    pipelining: 1,
-    requests: Array.from({ length: options.steps ?? 1 }, (_, step) => ({
-      method: 'POST',
-      setupRequest: (request: RequestParams, context: Record<string, unknown>) => {
-        counter += 1;
-        const next = options.request(counter, step, context);
-        return {
-          ...request,
-          path: next.path,
-          body: next.body,
-          headers: {
-            ...request.headers,
-            ...options.headers,
-            'content-type': 'application/json',
-            ...(next.key ? { 'idempotency-key': next.key } : {}),
-          },
-        };
-      },
-    })),
-  });
+  const result = await send(options.durationSeconds);
   const after = cpuSample(options.serverPid);
   const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, result.requests.total);
   const client = process.cpuUsage(before.client);
