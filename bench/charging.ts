@@ -3,7 +3,7 @@
 // each answer), as a switch key, on funded caller-number (ANI) accounts. Beside it, in the same
 // run: the same load on one transaction per request (the baseline) and on a no-op Fastify route
 // (the HTTP ceiling); then the memory and database size of 100,000 open sessions.
-//   npm run bench -- charging [--seconds 10] [--warmup 2] [--sessions 100000] [--postgres]
+//   npm run bench -- charging [--seconds 10] [--warmup 2] [--rounds 1] [--sessions 100000] [--postgres]
 // This file is also the server under test: bench/charging.ts <mode> <store> <accounts> [sessions]
 // runs one in its own process and prints one JSON line when ready (see serve below).
 
@@ -16,6 +16,8 @@ import { runInNewContext } from 'node:vm';
 import {
   type LoadResult,
   load,
+  RoundFigures,
+  roundsOf,
   row,
   startChild,
   stopChild,
@@ -127,9 +129,25 @@ async function cleanUp(info: ChargingInfo): Promise<void> {
   await client.end();
 }
 
-const ratio = (a: LoadResult, b: LoadResult) =>
-  (a.requestsPerSecond / b.requestsPerSecond).toFixed(2);
 const calls = (result: LoadResult) => (result.requestsPerSecond / steps.length).toFixed(0);
+
+/** What one round, or the medians of several, says of group commit on one store. */
+interface Figure {
+  readonly requests: number;
+  readonly toBaseline: number;
+  readonly toCeiling: number;
+  readonly p99Ms: number;
+}
+const figureNames = ['requests', 'toBaseline', 'toCeiling', 'p99Ms'] as const;
+
+function summary(figure: Figure): string {
+  return (
+    `${(figure.requests / steps.length).toFixed(0)} calls/s = ${figure.requests.toFixed(0)} credit-control requests/s, ` +
+    `${figure.toBaseline.toFixed(2)}x the per-request baseline, ` +
+    `${figure.toCeiling.toFixed(2)}x the HTTP ceiling (target >= 0.60), ` +
+    `p99 ${figure.p99Ms.toFixed(1)} ms (target < 25 ms)`
+  );
+}
 
 export async function run(args: string[] = []): Promise<void> {
   const flag = (name: string, fallback: number) => {
@@ -147,21 +165,37 @@ export async function run(args: string[] = []): Promise<void> {
     `charging: ${connections} keep-alive clients, whole calls (initiate + update + terminate), ` +
       `${timingText(timing)}, ${sessions} open sessions, node ${process.version}`,
   );
-  const ceiling = await measure(noopServer, ['noop'], timing, '/noop');
-  out(row('no-op Fastify route (HTTP ceiling)', ceiling));
+  const rounds = roundsOf(args);
+  const figures = new RoundFigures();
+  for (let round = 1; round <= rounds; round += 1) {
+    if (rounds > 1) out(`round ${round} of ${rounds}`);
+    const ceiling = await measure(noopServer, ['noop'], timing, '/noop');
+    out(row('no-op Fastify route (HTTP ceiling)', ceiling));
+    for (const store of stores) {
+      const single = await measure(self, ['single', store, String(connections)], timing);
+      out(`${row(`${store}: one transaction per request`, single)}  ${calls(single)} calls/s`);
+      const group = await measure(self, ['group', store, String(connections)], timing);
+      out(`${row(`${store}: group commit (Tollgate)`, group)}  ${calls(group)} calls/s`);
+      const shared = await measure(self, ['group', store, '4'], timing);
+      out(`${row(`${store}: group commit, 4 shared accounts`, shared)}  ${calls(shared)} calls/s`);
+      const figure: Figure = {
+        requests: group.requestsPerSecond,
+        toBaseline: group.requestsPerSecond / single.requestsPerSecond,
+        toCeiling: group.requestsPerSecond / ceiling.requestsPerSecond,
+        p99Ms: group.p99Ms,
+      };
+      for (const name of figureNames) figures.add(`${store} ${name}`, figure[name]);
+      out(`  ${store}: ${summary(figure)}`);
+    }
+  }
+  if (rounds > 1) out(`medians of ${rounds} rounds:`);
   for (const store of stores) {
-    const single = await measure(self, ['single', store, String(connections)], timing);
-    out(`${row(`${store}: one transaction per request`, single)}  ${calls(single)} calls/s`);
-    const group = await measure(self, ['group', store, String(connections)], timing);
-    out(`${row(`${store}: group commit (Tollgate)`, group)}  ${calls(group)} calls/s`);
-    const shared = await measure(self, ['group', store, '4'], timing);
-    out(`${row(`${store}: group commit, 4 shared accounts`, shared)}  ${calls(shared)} calls/s`);
-    out(
-      `  ${store}: ${calls(group)} calls/s = ${group.requestsPerSecond.toFixed(0)} credit-control requests/s, ` +
-        `${ratio(group, single)}x the per-request baseline, ` +
-        `${ratio(group, ceiling)}x the HTTP ceiling (target >= 0.60), ` +
-        `p99 ${group.p99Ms.toFixed(1)} ms (target < 25 ms)`,
-    );
+    if (rounds > 1) {
+      const median = (name: (typeof figureNames)[number]) => figures.median(`${store} ${name}`);
+      out(
+        `  ${store}: ${summary({ requests: median('requests'), toBaseline: median('toBaseline'), toCeiling: median('toCeiling'), p99Ms: median('p99Ms') })}`,
+      );
+    }
     const open = await openSessions(store, sessionAccounts, sessions);
     out(
       `  ${store}: ${open.count} open sessions (initiate through the service, ${sessionAccounts} accounts) in ` +

@@ -94,6 +94,35 @@ export function timingOf(args: readonly string[]): Timing {
   return { durationSeconds: flag('--seconds', 10), warmupSeconds: flag('--warmup', 2) };
 }
 
+/**
+ * `--rounds N` (default 1): every measurement of a benchmark runs N times in turn, and the
+ * summary gives the medians of the ratios. One round can mislead on a shared machine: the
+ * fsync-bound baseline and the CPU-bound ceiling each moved by 1.7x between runs minutes apart.
+ */
+export function roundsOf(args: readonly string[]): number {
+  const at = args.indexOf('--rounds');
+  return at >= 0 ? Math.max(1, Math.floor(Number(args[at + 1]) || 1)) : 1;
+}
+
+/** Collects one figure per round under a name, and tells their median. */
+export class RoundFigures {
+  private readonly figures = new Map<string, number[]>();
+
+  add(name: string, value: number): void {
+    const list = this.figures.get(name) ?? [];
+    list.push(value);
+    this.figures.set(name, list);
+  }
+
+  /** The median, or the middle pair's mean, of the figures kept under the name (NaN if none). */
+  median(name: string): number {
+    const sorted = [...(this.figures.get(name) ?? [])].sort((a, b) => a - b);
+    if (sorted.length === 0) return Number.NaN;
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  }
+}
+
 /** The header's words for a timing: "10 s per measurement after 2 s of warm-up". */
 export function timingText(timing: Timing): string {
   return `${timing.durationSeconds} s per measurement after ${timing.warmupSeconds} s of warm-up`;
