@@ -56,15 +56,33 @@ function wholeNumber(text: string | undefined, min: number, max: number): number
   return value >= min && value <= max ? value : undefined;
 }
 
-/** TOLLGATE_CHARGING_SLICE_SECONDS, _GRACE_SECONDS, _MIN_BALANCE (minor units), _AUTO_LINK_ANI. */
+/**
+ * TOLLGATE_CHARGING_SLICE_SECONDS, _GRACE_SECONDS, _MIN_BALANCE (minor units), _AUTO_LINK_ANI,
+ * _REQUEST_LOG_DAYS, and TOLLGATE_CALLBACK_HOSTS.
+ */
 function chargingOf(env: NodeJS.ProcessEnv): Partial<ChargingSettings> {
   const slice = wholeNumber(env.TOLLGATE_CHARGING_SLICE_SECONDS, 1, 86_400);
   const grace = wholeNumber(env.TOLLGATE_CHARGING_GRACE_SECONDS, 0, 3_600);
   const minimum = env.TOLLGATE_CHARGING_MIN_BALANCE;
+  const logDays = wholeNumber(env.TOLLGATE_CHARGING_REQUEST_LOG_DAYS, 1, 3_650);
   return {
     ...(slice === undefined ? {} : { sliceSeconds: slice }),
     ...(grace === undefined ? {} : { graceSeconds: grace }),
     ...(minimum && /^[0-9]{1,18}$/.test(minimum) ? { minimumBalanceMinor: BigInt(minimum) } : {}),
     ...(env.TOLLGATE_CHARGING_AUTO_LINK_ANI === 'true' ? { autoLinkAni: true } : {}),
+    ...(logDays === undefined ? {} : { requestLogDays: logDays }),
+    ...callbackHostsOf(env.TOLLGATE_CALLBACK_HOSTS),
   };
+}
+
+/**
+ * TOLLGATE_CALLBACK_HOSTS: the hosts callbacks and webhooks may go to, comma-separated, each
+ * `host` or `host:port` (IPv6 in brackets). Unset, empty or `*`: any host.
+ */
+function callbackHostsOf(text: string | undefined): Partial<ChargingSettings> {
+  const hosts = (text ?? '')
+    .split(',')
+    .map((host) => host.trim().toLowerCase())
+    .filter((host) => host !== '');
+  return hosts.length === 0 || hosts.includes('*') ? {} : { callbackHosts: hosts };
 }

@@ -31,6 +31,9 @@ export const supervisionIntervalMs = 1000;
 /** How often the server looks for tariffs activated by another process sharing the database. */
 export const tariffRefreshIntervalMs = 5000;
 
+/** How often the server deletes the request records of calls past their retention. */
+export const requestLogPruneIntervalMs = 10 * 60_000;
+
 export const adminPrincipalId = 'op_admin';
 
 export interface ServerOptions {
@@ -96,87 +99,69 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.demo) demoAdminKey = await demoKey(services, options, newAdminKey);
 
   const app = await buildApp({ services, logger: options.logger, metrics });
-  const expiry = setInterval(() => {
-    services.ledger.expireDueHolds().catch((error: unknown) => {
-      if (options.logger) options.logger.error({ err: error }, 'hold expiry sweep failed');
-    });
-  }, holdExpiryIntervalMs);
-  expiry.unref();
+  // Background sweeps: each runs one pass at a time, and a failed pass is logged, not fatal.
+  const every = (intervalMs: number, what: string, pass: () => Promise<unknown>) => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      pass()
+        .catch((error: unknown) => {
+          if (options.logger) options.logger.error({ err: error }, `${what} failed`);
+        })
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    return timer;
+  };
+  const expiry = every(holdExpiryIntervalMs, 'hold expiry sweep', () =>
+    services.ledger.expireDueHolds(),
+  );
   // The delivery outbox: PINs sold with a delivery are sent after their sale commits, and
   // retried from the database, so a failed send never loses or repeats the sale.
   const configured = options.pinSender ? undefined : pinSenderFromConfig(options.delivery ?? {});
   const pinSender = options.pinSender ?? configured?.sender;
-  let delivering = false;
-  const delivery = setInterval(() => {
-    if (delivering) return;
-    delivering = true;
-    services.vouchers
-      .expireDue()
-      .then(() => (pinSender ? services.vouchers.deliverDue(pinSender) : 0))
-      .catch((error: unknown) => {
-        if (options.logger)
-          options.logger.error({ err: error }, 'voucher expiry or delivery sweep failed');
-      })
-      .finally(() => {
-        delivering = false;
-      });
-  }, holdExpiryIntervalMs);
-  delivery.unref();
+  const delivery = every(holdExpiryIntervalMs, 'voucher expiry or delivery sweep', async () => {
+    await services.vouchers.expireDue();
+    if (pinSender) await services.vouchers.deliverDue(pinSender);
+  });
   // Low-stock alerts: a warning per product whose stock is under its threshold, once a minute.
-  const stockWatch = setInterval(() => {
-    services.vouchers
-      .stockReport()
-      .then((rows) => {
-        if (!options.logger) return;
-        for (const row of rows) {
-          if (!row.lowStock) continue;
-          options.logger.warn(
-            {
-              product_id: row.product.id,
-              in_stock: row.inStock,
-              threshold: row.product.lowStockThreshold,
-            },
-            'voucher stock is low',
-          );
-        }
-      })
-      .catch((error: unknown) => {
-        if (options.logger) options.logger.error({ err: error }, 'voucher stock check failed');
-      });
-  }, lowStockCheckIntervalMs);
-  stockWatch.unref();
+  const stockWatch = every(lowStockCheckIntervalMs, 'voucher stock check', async () => {
+    const rows = await services.vouchers.stockReport();
+    if (!options.logger) return;
+    for (const row of rows) {
+      if (!row.lowStock) continue;
+      options.logger.warn(
+        {
+          product_id: row.product.id,
+          in_stock: row.inStock,
+          threshold: row.product.lowStockThreshold,
+        },
+        'voucher stock is low',
+      );
+    }
+  });
   // Charging supervision: sessions whose grant ran out with no word from the switch are ended
   // and charged, and their switch told to disconnect, from deadlines kept in the database. Then
   // the outbox: disconnect callbacks and low-balance webhooks, retried until delivered.
   const webhooks = httpEventSender({ secret: options.webhookSecret });
   const sendEvent =
     options.eventSender ?? eventSenderByScheme({ 'http:': webhooks, 'https:': webhooks });
-  let supervising = false;
-  const supervision = setInterval(() => {
-    if (supervising) return;
-    supervising = true;
-    services.charging
-      .superviseDue()
-      .then((ended) => {
-        if (ended > 0 && options.logger) {
-          options.logger.warn({ sessions: ended }, 'charging sessions ended by supervision');
-        }
-        return services.charging.deliverOutbox(sendEvent);
-      })
-      .catch((error: unknown) => {
-        if (options.logger) options.logger.error({ err: error }, 'charging supervision failed');
-      })
-      .finally(() => {
-        supervising = false;
-      });
-  }, supervisionIntervalMs);
-  supervision.unref();
-  const tariffRefresh = setInterval(() => {
-    services.rating.refresh().catch((error: unknown) => {
-      if (options.logger) options.logger.error({ err: error }, 'tariff refresh failed');
-    });
-  }, tariffRefreshIntervalMs);
-  tariffRefresh.unref();
+  const supervision = every(supervisionIntervalMs, 'charging supervision', async () => {
+    const ended = await services.charging.superviseDue();
+    if (ended > 0 && options.logger) {
+      options.logger.warn({ sessions: ended }, 'charging sessions ended by supervision');
+    }
+    await services.charging.deliverOutbox(sendEvent);
+  });
+  const tariffRefresh = every(tariffRefreshIntervalMs, 'tariff refresh', () =>
+    services.rating.refresh(),
+  );
+  const requestLogPrune = every(requestLogPruneIntervalMs, 'request log pruning', () =>
+    services.charging.pruneRequestLog(),
+  );
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
@@ -194,6 +179,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clearInterval(supervision);
       await configured?.close();
       clearInterval(tariffRefresh);
+      clearInterval(requestLogPrune);
       await app.close();
       await store.close();
     },

@@ -285,6 +285,23 @@ export class KyselyChargingTxStore implements ChargingTxStore {
     await this.db.insertInto('charging_requests').values(requestToRow(record)).execute();
   }
 
+  async pruneRequests(beforeSessionPk: string, limit: number) {
+    const doomed = this.db
+      .selectFrom('charging_requests as r')
+      .innerJoin('charging_sessions as s', 's.id', 'r.session_pk')
+      .select(['r.session_pk', 'r.request_number'])
+      .where('r.session_pk', '<', beforeSessionPk)
+      .where('s.status', '<>', 'active')
+      .orderBy('r.session_pk')
+      .limit(limit)
+      .$asTuple('session_pk', 'request_number');
+    const result = await this.db
+      .deleteFrom('charging_requests')
+      .where((eb) => eb(eb.refTuple('session_pk', 'request_number'), 'in', doomed))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async insertCdr(cdr: Cdr) {
     await this.db.insertInto('cdrs').values(cdrToRow(cdr)).execute();
   }

@@ -215,6 +215,22 @@ describeEachStore('charging API', (kind) => {
       body: { session_id: 'r-1', subscriber: { ani: '15550100' }, destination: us },
     });
     expect(noScope.statusCode).toBe(403);
+    // With TOLLGATE_CALLBACK_HOSTS set, a callback elsewhere is a 422 and no call starts.
+    Object.assign(api.env.charging.settings, { callbackHosts: ['switch-a.example'] });
+    try {
+      const elsewhere = await post('/v1/charging/initiate', {
+        session_id: 'bad-host',
+        subscriber: { ani: '15550100' },
+        destination: us,
+        callback_url: 'http://169.254.169.254/latest/meta-data',
+      });
+      expect([elsewhere.statusCode, elsewhere.json().error.code]).toEqual([
+        422,
+        'callback_url_not_allowed',
+      ]);
+    } finally {
+      Object.assign(api.env.charging.settings, { callbackHosts: null });
+    }
     expect(await balanceOfAccount(api.env, accountId)).toEqual(before);
   });
 

@@ -130,6 +130,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   request_out_of_order: 409,
   request_conflict: 409,
   callback_url_invalid: 400,
+  callback_url_not_allowed: 422,
   threshold_not_found: 404,
   cdr_not_found: 404,
 };

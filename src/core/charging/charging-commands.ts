@@ -30,6 +30,9 @@ export function chargingRefusal<C extends ChargingRefusalCode>(code: C): Refusal
   return refuse(code, chargingRefusals[code]);
 }
 
+/** Session keys are `newId(sessionPkPrefix, start)`: they sort by the time the session began. */
+export const sessionPkPrefix = 'ses';
+
 /** The carrier's revenue account in a currency: where the money of its calls goes. */
 export function carrierRevenueAccountId(carrierId: string, currency: Currency): string {
   return `acc_carrier_${carrierId}_${currency}`;
@@ -446,7 +449,7 @@ export const chargingCommands = {
         return chargingRefusal('session_exists');
       }
       const { route, policy } = p;
-      const sessionPk = newId('ses', nowMs);
+      const sessionPk = newId(sessionPkPrefix, nowMs);
       const revenueId = carrierRevenueAccountId(route.carrierId, route.currency);
       const key = holdKey({ id: sessionPk }, p.requestNumber, 'hold');
       await ensureLoaded(ledger, { accountIds: [p.accountId, revenueId], keys: [], holdIds: [] });
@@ -682,6 +685,13 @@ export const chargingCommands = {
   'charging.deleteThreshold': defineCommand<{ accountId: string }, boolean>({
     async run({ stores }, { accountId }) {
       return stores.charging.deleteThreshold(accountId);
+    },
+  }),
+
+  /** Forgets the request records of long-ended sessions: see `Charging.pruneRequestLog`. */
+  'charging.pruneRequests': defineCommand<{ beforeSessionPk: string; limit: number }, number>({
+    async run({ stores }, p) {
+      return stores.charging.pruneRequests(p.beforeSessionPk, p.limit);
     },
   }),
 

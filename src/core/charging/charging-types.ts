@@ -159,6 +159,11 @@ export interface ChargingTxStore {
     requestNumber: number,
   ): Promise<{ session: ChargingSession; request: ChargingRequestRecord | null } | null>;
   insertRequest(record: ChargingRequestRecord): Promise<void>;
+  /**
+   * Deletes up to `limit` request records of sessions that have ended and whose key sorts
+   * before `beforeSessionPk` (session keys start with their creation time); returns how many.
+   */
+  pruneRequests(beforeSessionPk: string, limit: number): Promise<number>;
   insertCdr(cdr: Cdr): Promise<void>;
   getThreshold(accountId: string): Promise<BalanceThreshold | null>;
   saveThreshold(threshold: BalanceThreshold): Promise<void>;

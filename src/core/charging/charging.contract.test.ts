@@ -48,6 +48,20 @@ describeEachStore('charging', (kind) => {
     return { e: env, sw: switchCaller };
   }
 
+  /** A call with a disconnect callback that the switch never reports on: the server ends it. */
+  async function endedByServer(e: Opened, sw: Caller, ani: string, callbackUrl: string) {
+    value(
+      await e.charging.initiate(sw, {
+        sessionId: `silent-${ani}`,
+        subscriber: { ani },
+        calledNumber: us,
+        callbackUrl,
+      }),
+    );
+    e.clock.advanceMs(71_000); // the grant of 60 s and the grace of 10 s are over
+    expect(await e.charging.superviseDue()).toBe(1);
+  }
+
   it('authorizes with carrier, rate and the exact seconds the balance buys, or a reason', async () => {
     const { e, sw } = await start();
     await fundAni(e, '15550001', 100n);
@@ -461,16 +475,7 @@ describeEachStore('charging', (kind) => {
   it('delivers outbox events, retrying failures with backoff', async () => {
     const { e, sw } = await start();
     await fundAni(e, '15550080', 1000n);
-    value(
-      await e.charging.initiate(sw, {
-        sessionId: 'cb-1',
-        subscriber: { ani: '15550080' },
-        calledNumber: us,
-        callbackUrl: 'http://127.0.0.1:9/cb',
-      }),
-    );
-    e.clock.advanceMs(71_000);
-    expect(await e.charging.superviseDue()).toBe(1);
+    await endedByServer(e, sw, '15550080', 'http://127.0.0.1:9/cb');
     const sent: string[] = [];
     let fail = true;
     const send = async (event: { id: string }) => {
@@ -486,5 +491,80 @@ describeEachStore('charging', (kind) => {
     const [event] = await e.charging.listOutbox({ limit: 10 });
     expect(event).toMatchObject({ status: 'delivered', attempts: 2 });
     expect(sent).toEqual([event!.id]);
+  });
+
+  it('forgets the request records of calls that ended past the retention; a late repeat changes nothing', async () => {
+    const { e, sw } = await start({ requestLogDays: 7, pruneBatchMax: 1 });
+    const accountId = await fundAni(e, '15550095', 1000n);
+    const initiate = (sessionId: string) =>
+      e.charging.initiate(sw, { sessionId, subscriber: { ani: '15550095' }, calledNumber: us });
+    const terminate = (sessionId: string) =>
+      e.charging.terminate(sw, { sessionId, requestNumber: 1, usedSeconds: 5 });
+    value(await initiate('old-ended'));
+    value(await terminate('old-ended'));
+    const stillActive = value(await initiate('old-active'));
+    e.clock.advanceMs(8 * 86_400_000);
+    value(await initiate('recent'));
+    const recentEnd = value(await terminate('recent'));
+    const before = await balanceOfAccount(e, accountId);
+
+    // Batches of one: both records of the old call go, in two passes of one call.
+    expect(await e.charging.pruneRequestLog()).toBe(2);
+    expect(await e.charging.pruneRequestLog()).toBe(0);
+    const late = await terminate('old-ended');
+    expect(late.ok ? 'ok' : late.code).toBe('session_closed');
+    expect(await e.charging.session(sw, 'old-ended')).toMatchObject({ status: 'terminated' });
+    // A session still active keeps its records, and so does a call inside the retention.
+    expect(value(await initiate('old-active'))).toEqual({ ...stillActive, replayed: true });
+    expect(value(await terminate('recent'))).toEqual(recentEnd);
+    expect(await balanceOfAccount(e, accountId)).toEqual(before);
+    expect(await e.charging.listCdrs(sw, { limit: 10 })).toHaveLength(2);
+  });
+
+  it('calls back only the allowed hosts: others are refused unchanged, and events queued for them fail unsent', async () => {
+    const { e, sw } = await start();
+    const accountId = await fundAni(e, '15550090', 1000n);
+    // Queued while any host was allowed: the disconnect event of a call the server ended.
+    await endedByServer(e, sw, '15550090', 'http://10.9.9.9:8080/hangup');
+    const before = await balanceOfAccount(e, accountId);
+    Object.assign(e.charging.settings, { callbackHosts: ['switch.example', '127.0.0.1:9'] });
+
+    const call = (sessionId: string, callbackUrl: string) =>
+      e.charging.initiate(sw, {
+        sessionId,
+        subscriber: { ani: '15550090' },
+        calledNumber: us,
+        callbackUrl,
+      });
+    for (const [sessionId, url] of [
+      ['cb-metadata', 'http://169.254.169.254/latest/meta-data'],
+      ['cb-other-port', 'http://127.0.0.1:10/hangup'],
+      ['cb-lookalike', 'https://switch.example.evil.test/hangup'],
+    ] as const) {
+      const refused = await call(sessionId, url);
+      expect(refused.ok ? 'ok' : refused.code).toBe('callback_url_not_allowed');
+      expect(await e.charging.session(sw, sessionId)).toBeNull();
+    }
+    expect(await balanceOfAccount(e, accountId)).toEqual(before);
+    const threshold = await e.charging.setThreshold(systemCaller, {
+      accountId,
+      thresholdMinor: 100n,
+      url: 'http://metadata.internal/hook',
+    });
+    expect(threshold.ok ? 'ok' : threshold.code).toBe('callback_url_not_allowed');
+    // A bare host allows every port of it; host:port allows that port only.
+    value(await call('cb-any-port', 'https://SWITCH.example:8443/hangup'));
+    value(await call('cb-exact-port', 'http://127.0.0.1:9/hangup'));
+
+    const sent: string[] = [];
+    expect(await e.charging.deliverOutbox(async (event) => void sent.push(event.url))).toBe(0);
+    expect(sent).toEqual([]);
+    const [event] = await e.charging.listOutbox({ topic: 'charging.disconnect', limit: 10 });
+    expect(event).toMatchObject({
+      url: 'http://10.9.9.9:8080/hangup',
+      status: 'failed',
+      attempts: 1,
+      lastError: expect.stringContaining('TOLLGATE_CALLBACK_HOSTS'),
+    });
   });
 });

@@ -12,8 +12,9 @@ import type { RateJson } from '../rating/rate-json.ts';
 import { encodeRate } from '../rating/rate-json.ts';
 import type { RatingService } from '../rating/rating-service.ts';
 import type { Clock } from '../shared/clock.ts';
+import { firstIdAt } from '../shared/ids.ts';
 import { type Caller, canSeeOwner } from '../shared/principal.ts';
-import { ok, type Result, refuse } from '../shared/result.ts';
+import { ok, type Refusal, type Result, refuse } from '../shared/result.ts';
 import { retryDelayMs } from '../shared/retry.ts';
 import { callerNumberAccountId } from '../vouchers/voucher-accounts.ts';
 import type { Vouchers } from '../vouchers/vouchers.ts';
@@ -24,6 +25,7 @@ import {
   type ReportRefusal,
   type RouteSnapshot,
   type SessionMoneyHint,
+  sessionPkPrefix,
 } from './charging-commands.ts';
 import type {
   BalanceThreshold,
@@ -34,6 +36,7 @@ import type {
   OutboxEvent,
   SessionStatus,
 } from './charging-types.ts';
+import { chargingRefusals } from './codes.ts';
 import { type GrantPolicy, grantPolicyDefaults } from './metering.ts';
 import { snapshotOf } from './rate-snapshot.ts';
 
@@ -46,7 +49,24 @@ export interface ChargingSettings extends GrantPolicy {
   readonly outboxAttemptsMax: number;
   /** Read a session's accounts and hold before an update, so batches lock them in one go. */
   readonly prefetchSessionMoney: boolean;
+  /**
+   * The hosts that disconnect callbacks and low-balance webhooks may name, lower case: `host`
+   * (any port) or `host:port`. Null lets any host through. A URL given by a switch is a request
+   * the server makes on its behalf, so an operator who does not trust every switch key closes
+   * this to the switches' own addresses.
+   */
+  readonly callbackHosts: readonly string[] | null;
+  /**
+   * Days a session's request records (the answers kept for replays) outlive its end. Replays
+   * come within seconds; afterwards a repeated request gets `session_closed`, and the session,
+   * its CDR and its ledger transfers stay for good.
+   */
+  readonly requestLogDays: number;
+  /** Request records one pruning pass deletes. */
+  readonly pruneBatchMax: number;
 }
+
+const dayMs = 86_400_000;
 
 export const chargingSettingsDefaults: ChargingSettings = {
   ...grantPolicyDefaults,
@@ -54,6 +74,9 @@ export const chargingSettingsDefaults: ChargingSettings = {
   supervisionBatchMax: 500,
   outboxAttemptsMax: 10,
   prefetchSessionMoney: false,
+  callbackHosts: null,
+  requestLogDays: 7,
+  pruneBatchMax: 5_000,
 };
 
 /** Who pays: a calling card by its PIN (seed 002) or a caller-number balance (seed 001). */
@@ -210,12 +233,12 @@ export class Charging {
   ): Promise<
     Result<
       CreditAnswer & { readonly replayed: boolean },
-      ResolveRefusal | InitiateRefusal | 'callback_url_invalid'
+      ResolveRefusal | InitiateRefusal | CallbackUrlRefusal
     >
   > {
-    if (request.callbackUrl !== undefined && !isHttpUrl(request.callbackUrl)) {
-      return chargingRefusal('callback_url_invalid');
-    }
+    const refusedUrl =
+      request.callbackUrl === undefined ? null : this.refuseCallbackUrl(request.callbackUrl);
+    if (refusedUrl) return refusedUrl;
     const requestNumber = request.requestNumber ?? 0;
     const fingerprint = JSON.stringify([
       'initial',
@@ -329,6 +352,28 @@ export class Charging {
     return ended.filter((cdrId) => cdrId !== null).length;
   }
 
+  /**
+   * Deletes the request records of sessions that ended and started more than `requestLogDays`
+   * ago, `pruneBatchMax` at a time until none is left; returns how many. A session cannot stay
+   * active that long (supervision ends it), so this never touches a call in progress.
+   */
+  async pruneRequestLog(): Promise<number> {
+    const beforeSessionPk = firstIdAt(
+      sessionPkPrefix,
+      this.clock.nowMs() - this.settings.requestLogDays * dayMs,
+    );
+    const limit = this.settings.pruneBatchMax;
+    let total = 0;
+    for (;;) {
+      const deleted = await this.committer.submit('charging.pruneRequests', {
+        beforeSessionPk,
+        limit,
+      });
+      total += deleted;
+      if (deleted < limit) return total;
+    }
+  }
+
   // --- reads -----------------------------------------------------------------------------
 
   async session(caller: Caller, sessionId: string): Promise<ChargingSession | null> {
@@ -431,11 +476,22 @@ export class Charging {
 
   // --- low-balance thresholds ------------------------------------------------------------
 
+  /** Why a callback or webhook URL is refused, or null when the server may call it. */
+  private refuseCallbackUrl(text: string): Refusal<CallbackUrlRefusal> | null {
+    const url = parseHttpUrl(text);
+    if (url === null) return chargingRefusal('callback_url_invalid');
+    if (!callbackHostAllowed(url, this.settings.callbackHosts)) {
+      return chargingRefusal('callback_url_not_allowed');
+    }
+    return null;
+  }
+
   async setThreshold(
     caller: Caller,
     input: { accountId: string; thresholdMinor: Minor; url: string },
-  ): Promise<Result<BalanceThreshold, 'account_not_found' | 'callback_url_invalid'>> {
-    if (!isHttpUrl(input.url)) return chargingRefusal('callback_url_invalid');
+  ): Promise<Result<BalanceThreshold, 'account_not_found' | CallbackUrlRefusal>> {
+    const refusedUrl = this.refuseCallbackUrl(input.url);
+    if (refusedUrl) return refusedUrl;
     const account = await this.ledgerReads.getAccount(input.accountId);
     if (!account || !canSeeOwner(caller, account.ownerId)) {
       return refuse('account_not_found', 'The account does not exist or is not visible to you.');
@@ -453,10 +509,11 @@ export class Charging {
   ): Promise<
     Result<
       BalanceThreshold,
-      'callback_url_invalid' | 'unknown_account' | 'pin_malformed' | 'redeem_locked'
+      CallbackUrlRefusal | 'unknown_account' | 'pin_malformed' | 'redeem_locked'
     >
   > {
-    if (!isHttpUrl(input.url)) return chargingRefusal('callback_url_invalid');
+    const refusedUrl = this.refuseCallbackUrl(input.url);
+    if (refusedUrl) return refusedUrl;
     const found = await this.findSubscriber(caller, input.subscriber, input.source);
     if (!found.ok) return found;
     return ok(await this.saveThreshold(caller, found.value.account, input));
@@ -526,6 +583,10 @@ export class Charging {
         if (!claimed) return;
         const attempts = event.attempts + 1;
         try {
+          // Checked again at sending: the event may predate a narrower TOLLGATE_CALLBACK_HOSTS.
+          if (!callbackHostAllowed(new URL(event.url), this.settings.callbackHosts)) {
+            throw new CallbackRefusedError(chargingRefusals.callback_url_not_allowed);
+          }
           await send(event);
           delivered += 1;
           await this.committer.submit('outbox.settle', {
@@ -533,7 +594,8 @@ export class Charging {
             change: { status: 'delivered', attempts, nextAttemptMs: nowMs, lastError: null },
           });
         } catch (error) {
-          const failed = attempts >= this.settings.outboxAttemptsMax;
+          const failed =
+            attempts >= this.settings.outboxAttemptsMax || error instanceof CallbackRefusedError;
           await this.committer.submit('outbox.settle', {
             id: event.id,
             change: {
@@ -673,11 +735,23 @@ function subscriberKey(ref: SubscriberRef): string {
   return 'pin' in ref ? 'pin' : `ani:${ref.ani}`;
 }
 
-function isHttpUrl(text: string): boolean {
+type CallbackUrlRefusal = 'callback_url_invalid' | 'callback_url_not_allowed';
+
+/** A send the server refuses to make: the event fails at once, with no retries. */
+class CallbackRefusedError extends Error {
+  override name = 'CallbackRefusedError';
+}
+
+/** The URL's host is in the list (as `host` for any port, or as `host:port`), or there is none. */
+function callbackHostAllowed(url: URL, hosts: readonly string[] | null): boolean {
+  return hosts === null || hosts.includes(url.hostname) || hosts.includes(url.host);
+}
+
+function parseHttpUrl(text: string): URL | null {
   try {
     const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : null;
   } catch {
-    return false;
+    return null;
   }
 }

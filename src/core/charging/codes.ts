@@ -13,6 +13,8 @@ export const chargingRefusals = {
   request_out_of_order: 'A later request of this session was already answered; nothing changed.',
   request_conflict: 'This request number was already used with a different request.',
   callback_url_invalid: 'The callback URL must be an http:// or https:// URL.',
+  callback_url_not_allowed:
+    "The callback URL's host is not one this server calls (TOLLGATE_CALLBACK_HOSTS).",
   threshold_not_found: 'The account has no low-balance threshold.',
 } as const;
 export type ChargingRefusalCode = keyof typeof chargingRefusals;

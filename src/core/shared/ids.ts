@@ -40,3 +40,11 @@ function timeChars(nowMs: number): string {
 export function newId(prefix: string, nowMs?: number): string {
   return `${prefix}_${nowMs === undefined ? randomChars(20) : timeChars(nowMs) + randomChars(10)}`;
 }
+
+/**
+ * The first id `newId(prefix, atMs)` could give: every id made with an earlier time sorts
+ * before it, every later one after it. It lets a store find old rows by a range of their key.
+ */
+export function firstIdAt(prefix: string, atMs: number): string {
+  return `${prefix}_${timeChars(atMs)}`;
+}
