@@ -1,8 +1,9 @@
 // Whole prepaid calls per second through the charging API: 64 keep-alive clients, each sending
 // initiate, one update and terminate for a fresh session in turn (credit control, durable before
 // each answer), as a switch key, on funded caller-number (ANI) accounts. Beside it, in the same
-// run: the same load on one transaction per request (the baseline) and on a no-op Fastify route
-// (the HTTP ceiling); then the memory and database size of 100,000 open sessions.
+// run: the same load on one transaction per request (the baseline), on a no-op Fastify route
+// (the HTTP ceiling) and on a bare route that makes each body durable with the same group commit
+// (the durable floor); then the memory and database size of 100,000 open sessions.
 //   npm run bench -- charging [--seconds 10] [--warmup 2] [--rounds 1] [--sessions 100000] [--postgres]
 // This file is also the server under test: bench/charging.ts <mode> <store> <accounts> [sessions]
 // runs one in its own process and prints one JSON line when ready (see serve below).
@@ -136,15 +137,17 @@ interface Figure {
   readonly requests: number;
   readonly toBaseline: number;
   readonly toCeiling: number;
+  readonly toFloor: number;
   readonly p99Ms: number;
 }
-const figureNames = ['requests', 'toBaseline', 'toCeiling', 'p99Ms'] as const;
+const figureNames = ['requests', 'toBaseline', 'toCeiling', 'toFloor', 'p99Ms'] as const;
 
 function summary(figure: Figure): string {
   return (
     `${(figure.requests / steps.length).toFixed(0)} calls/s = ${figure.requests.toFixed(0)} credit-control requests/s, ` +
     `${figure.toBaseline.toFixed(2)}x the per-request baseline, ` +
     `${figure.toCeiling.toFixed(2)}x the HTTP ceiling (target >= 0.60), ` +
+    `${figure.toFloor.toFixed(2)}x the durable floor, ` +
     `p99 ${figure.p99Ms.toFixed(1)} ms (target < 25 ms)`
   );
 }
@@ -171,6 +174,9 @@ export async function run(args: string[] = []): Promise<void> {
     if (rounds > 1) out(`round ${round} of ${rounds}`);
     const ceiling = await measure(noopServer, ['noop'], timing, '/noop');
     out(row('no-op Fastify route (HTTP ceiling)', ceiling));
+    const floor = await measure(noopServer, ['floor'], timing, '/floor');
+    const floorRatio = (floor.requestsPerSecond / ceiling.requestsPerSecond).toFixed(2);
+    out(`${row('bare route, one durable row, group commit', floor)}  ${floorRatio}x the ceiling`);
     for (const store of stores) {
       const single = await measure(self, ['single', store, String(connections)], timing);
       out(`${row(`${store}: one transaction per request`, single)}  ${calls(single)} calls/s`);
@@ -182,6 +188,7 @@ export async function run(args: string[] = []): Promise<void> {
         requests: group.requestsPerSecond,
         toBaseline: group.requestsPerSecond / single.requestsPerSecond,
         toCeiling: group.requestsPerSecond / ceiling.requestsPerSecond,
+        toFloor: group.requestsPerSecond / floor.requestsPerSecond,
         p99Ms: group.p99Ms,
       };
       for (const name of figureNames) figures.add(`${store} ${name}`, figure[name]);
@@ -193,7 +200,7 @@ export async function run(args: string[] = []): Promise<void> {
     if (rounds > 1) {
       const median = (name: (typeof figureNames)[number]) => figures.median(`${store} ${name}`);
       out(
-        `  ${store}: ${summary({ requests: median('requests'), toBaseline: median('toBaseline'), toCeiling: median('toCeiling'), p99Ms: median('p99Ms') })}`,
+        `  ${store}: ${summary({ requests: median('requests'), toBaseline: median('toBaseline'), toCeiling: median('toCeiling'), toFloor: median('toFloor'), p99Ms: median('p99Ms') })}`,
       );
     }
     const open = await openSessions(store, sessionAccounts, sessions);
