@@ -62,7 +62,10 @@ export interface ChargingSettings extends GrantPolicy {
    * its CDR and its ledger transfers stay for good.
    */
   readonly requestLogDays: number;
-  /** Request records one pruning pass deletes. */
+  /**
+   * Request records one pruning command deletes. Small, because the command shares a group
+   * commit with live traffic; a sweep sends commands until the backlog is gone.
+   */
   readonly pruneBatchMax: number;
 }
 
@@ -76,7 +79,7 @@ export const chargingSettingsDefaults: ChargingSettings = {
   prefetchSessionMoney: false,
   callbackHosts: null,
   requestLogDays: 7,
-  pruneBatchMax: 5_000,
+  pruneBatchMax: 500,
 };
 
 /** Who pays: a calling card by its PIN (seed 002) or a caller-number balance (seed 001). */
