@@ -417,4 +417,61 @@ describeEachStore('ledger rules', (kind) => {
       }
     });
   }
+
+  it('stores a digest of the request, and still judges replays of transfers stored with the whole request', async () => {
+    const open = async (name: string, kind: AccountKind) => {
+      const created = await env.ledger.createAccount(operator, {
+        ownerId: 'system',
+        name,
+        currency: 'USD',
+        kind,
+        flags: [],
+        creditLimitMinor: 0n,
+      });
+      if (!created.ok) throw new Error(created.code);
+      return created.value.account.id;
+    };
+    const from = await open('digest source', 'equity');
+    const to = await open('digest target', 'liability');
+    const send = (idempotencyKey: string, amountMinor: bigint) =>
+      env.ledger.transfer(operator, {
+        kind: 'transfer',
+        idempotencyKey,
+        debitAccountId: from,
+        creditAccountId: to,
+        amountMinor,
+        currency: 'USD',
+        memo: 'a memo that a fingerprint no longer repeats',
+      });
+    const fresh = await send('digest-new', 10n);
+    if (!fresh.ok) throw new Error(fresh.code);
+    expect(fresh.transfer.fingerprint).toMatch(/^h[A-Za-z0-9_-]{22}$/);
+
+    // A transfer written before fingerprints were digests holds the request's canonical form.
+    const legacy = await send('digest-legacy', 20n);
+    if (!legacy.ok) throw new Error(legacy.code);
+    const canonical = JSON.stringify([
+      'transfer',
+      from,
+      to,
+      '20',
+      'USD',
+      null,
+      legacy.transfer.memo,
+    ]);
+    await env.store.db
+      .updateTable('transfers')
+      .set({ fingerprint: canonical })
+      .where('id', '=', legacy.transfer.id)
+      .execute();
+    const again = await send('digest-legacy', 20n);
+    expect(again.ok && again.replayed && again.transfer.id).toBe(legacy.transfer.id);
+    const changed = await send('digest-legacy', 21n);
+    expect(changed.ok ? 'ok' : changed.code).toBe('exists_with_different_fields');
+    const repeatedFresh = await send('digest-new', 10n);
+    expect(repeatedFresh.ok && repeatedFresh.replayed).toBe(true);
+    expect((await send('digest-new', 11n)).ok).toBe(false);
+    const balance = await env.ledger.getAccount(operator, to);
+    expect(balance.ok && balance.value.balance.postedMinor).toBe(30n);
+  });
 });
