@@ -17,11 +17,13 @@ import { runInNewContext } from 'node:vm';
 import {
   type LoadResult,
   load,
+  numberFlag,
   RoundFigures,
   roundsOf,
   row,
   startChild,
   stopChild,
+  storesOf,
   type Timing,
   timingOf,
   timingText,
@@ -153,16 +155,9 @@ function summary(figure: Figure): string {
 }
 
 export async function run(args: string[] = []): Promise<void> {
-  const flag = (name: string, fallback: number) => {
-    const at = args.indexOf(name);
-    return at >= 0 ? Number(args[at + 1]) : fallback;
-  };
   const timing = timingOf(args);
-  const sessions = flag('--sessions', 100_000);
-  const stores = [
-    'sqlite',
-    ...(args.includes('--postgres') && process.env.DATABASE_URL ? ['postgres'] : []),
-  ];
+  const sessions = numberFlag(args, '--sessions', 100_000);
+  const stores = storesOf(args);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(
     `charging: ${connections} keep-alive clients, whole calls (initiate + update + terminate), ` +

@@ -13,6 +13,7 @@ import {
   row,
   startChild,
   stopChild,
+  storesOf,
   type Timing,
   timingOf,
   timingText,
@@ -81,10 +82,7 @@ async function measureBare(mode: 'noop' | 'floor', timing: Timing): Promise<Load
 
 export async function run(args: string[] = []): Promise<void> {
   const timing = timingOf(args);
-  const stores = [
-    'sqlite',
-    ...(args.includes('--postgres') && process.env.DATABASE_URL ? ['postgres'] : []),
-  ];
+  const stores = storesOf(args);
   const rounds = roundsOf(args);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`ledger: ${connections} keep-alive clients, ${timingText(timing)}, node ${process.version}`);

@@ -85,13 +85,26 @@ export interface Timing {
   readonly warmupSeconds: number;
 }
 
+/** The number after `name` in a benchmark's arguments, or `fallback` when it is not given. */
+export function numberFlag(args: readonly string[], name: string, fallback: number): number {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+}
+
+/** The stores to measure: SQLite, and PostgreSQL too with `--postgres` and DATABASE_URL set. */
+export function storesOf(args: readonly string[]): string[] {
+  return [
+    'sqlite',
+    ...(args.includes('--postgres') && process.env.DATABASE_URL ? ['postgres'] : []),
+  ];
+}
+
 /** `--seconds N` (default 10) and `--warmup N` (default 2) from a benchmark's arguments. */
 export function timingOf(args: readonly string[]): Timing {
-  const flag = (name: string, fallback: number) => {
-    const at = args.indexOf(name);
-    return at >= 0 ? Number(args[at + 1]) : fallback;
+  return {
+    durationSeconds: numberFlag(args, '--seconds', 10),
+    warmupSeconds: numberFlag(args, '--warmup', 2),
   };
-  return { durationSeconds: flag('--seconds', 10), warmupSeconds: flag('--warmup', 2) };
 }
 
 /**
@@ -100,8 +113,7 @@ export function timingOf(args: readonly string[]): Timing {
  * fsync-bound baseline and the CPU-bound ceiling each moved by 1.7x between runs minutes apart.
  */
 export function roundsOf(args: readonly string[]): number {
-  const at = args.indexOf('--rounds');
-  return at >= 0 ? Math.max(1, Math.floor(Number(args[at + 1]) || 1)) : 1;
+  return Math.max(1, Math.floor(numberFlag(args, '--rounds', 1) || 1));
 }
 
 /** Collects one figure per round under a name, and tells their median. */

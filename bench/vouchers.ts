@@ -8,11 +8,13 @@ import { fileURLToPath } from 'node:url';
 import {
   type LoadResult,
   load,
+  numberFlag,
   RoundFigures,
   roundsOf,
   row,
   startChild,
   stopChild,
+  storesOf,
   type Timing,
   timingOf,
   timingText,
@@ -63,16 +65,9 @@ async function measureSales(
 }
 
 export async function run(args: string[] = []): Promise<void> {
-  const flag = (name: string, fallback: number) => {
-    const at = args.indexOf(name);
-    return at >= 0 ? Number(args[at + 1]) : fallback;
-  };
   const timing = timingOf(args);
-  const stock = flag('--stock', 100_000);
-  const stores = [
-    'sqlite',
-    ...(args.includes('--postgres') && process.env.DATABASE_URL ? ['postgres'] : []),
-  ];
+  const stock = numberFlag(args, '--stock', 100_000);
+  const stores = storesOf(args);
   const rounds = roundsOf(args);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(

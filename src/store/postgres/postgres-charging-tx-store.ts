@@ -19,6 +19,7 @@ import {
   switchKey,
 } from '../charging-stores.ts';
 import type { ChargingSessionsTable, Database } from '../schema.ts';
+import { insertRows } from './insert-rows.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -107,15 +108,8 @@ export class PostgresChargingTxStore extends KyselyChargingTxStore {
         )
         .execute();
     }
-    if (this.requests.size > 0) {
-      await this.trx
-        .insertInto('charging_requests')
-        .values([...this.requests.values()].map(requestToRow))
-        .execute();
-    }
-    if (this.cdrs.length > 0) {
-      await this.trx.insertInto('cdrs').values(this.cdrs.map(cdrToRow)).execute();
-    }
+    await insertRows(this.trx, 'charging_requests', [...this.requests.values()].map(requestToRow));
+    await insertRows(this.trx, 'cdrs', this.cdrs.map(cdrToRow));
   }
 
   private keep(session: ChargingSession): void {

@@ -10,6 +10,7 @@ import type { Sale } from '../../core/vouchers/voucher-types.ts';
 import { auditToRow } from '../rows.ts';
 import type { Database } from '../schema.ts';
 import { KyselyVoucherTxStore, saleToRow } from '../voucher-stores.ts';
+import { insertRows } from './insert-rows.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -55,14 +56,7 @@ export class PostgresVoucherTxStore extends KyselyVoucherTxStore {
 
   /** Writes what this transaction kept. The transaction calls it last, before COMMIT. */
   async flush(): Promise<void> {
-    if (this.sales.size > 0) {
-      await this.trx
-        .insertInto('voucher_sales')
-        .values([...this.sales.values()].map(saleToRow))
-        .execute();
-    }
-    if (this.auditEvents.length > 0) {
-      await this.trx.insertInto('audit_events').values(this.auditEvents.map(auditToRow)).execute();
-    }
+    await insertRows(this.trx, 'voucher_sales', [...this.sales.values()].map(saleToRow));
+    await insertRows(this.trx, 'audit_events', this.auditEvents.map(auditToRow));
   }
 }
