@@ -360,15 +360,30 @@ describeEachStore('ledger API', (kind) => {
       });
       expect(steal.statusCode).toBe(422);
       expect(steal.json().error.code).toBe('debit_account_not_found');
-      const spend = await api.call('POST', '/v1/transfers', {
+      // Paying into another tenant's account is refused as if the account did not exist.
+      const push = await api.call('POST', '/v1/transfers', {
         key: retailer.key,
-        idempotencyKey: 'spend',
+        idempotencyKey: 'push',
         body: {
           debit_account_id: float,
           credit_account_id: otherFloat,
           amount: '30',
           currency: 'USD',
         },
+      });
+      expect(push.statusCode).toBe(422);
+      expect(push.json().error.code).toBe('credit_account_not_found');
+      expect((await balanceOf(otherFloat)).posted).toBe('0');
+      const till = await openAccount({
+        owner_id: retailer.caller.principal.id,
+        name: 'till A',
+        currency: 'USD',
+        kind: 'liability',
+      });
+      const spend = await api.call('POST', '/v1/transfers', {
+        key: retailer.key,
+        idempotencyKey: 'spend',
+        body: { debit_account_id: float, credit_account_id: till, amount: '30', currency: 'USD' },
       });
       expect(spend.statusCode).toBe(201);
       const opened = await api.call('POST', '/v1/accounts', {
@@ -378,12 +393,18 @@ describeEachStore('ledger API', (kind) => {
       expect(opened.statusCode).toBe(403);
       expect(opened.json().error.code).toBe('forbidden');
       // Idempotency keys belong to their principal: another principal's key does not collide.
+      const otherTill = await openAccount({
+        owner_id: other.caller.principal.id,
+        name: 'till B',
+        currency: 'USD',
+        kind: 'asset',
+      });
       const sameKey = await api.call('POST', '/v1/transfers', {
         key: other.key,
         idempotencyKey: 'spend',
         body: {
-          debit_account_id: otherFloat,
-          credit_account_id: float,
+          debit_account_id: otherTill,
+          credit_account_id: otherFloat,
           amount: '1',
           currency: 'USD',
         },

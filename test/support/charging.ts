@@ -146,5 +146,5 @@ export async function sellCallingCard(services: Services, faceValueMinor: bigint
       },
     ),
   );
-  return { pin: sale.pin, serial: sale.sale.serial };
+  return { pin: sale.pin, serial: sale.sale.serial, saleId: sale.sale.id };
 }

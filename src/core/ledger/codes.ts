@@ -7,7 +7,7 @@ export const ledgerRefusals = {
   amount_must_be_positive: 'The amount must be a whole number of minor units greater than zero.',
   accounts_must_be_different: 'The debit and credit accounts must be different accounts.',
   debit_account_not_found: 'The debit account does not exist or is not visible to you.',
-  credit_account_not_found: 'The credit account does not exist.',
+  credit_account_not_found: 'The credit account does not exist or you may not pay into it.',
   currency_mismatch: 'The transfer currency must match both accounts.',
   account_frozen: 'One of the accounts is frozen: no new transfers or holds until it is unfrozen.',
   account_closed: 'One of the accounts is closed.',

@@ -8,7 +8,7 @@ import { hash } from 'node:crypto';
 import { type Minor, minorMax } from '../money/money.ts';
 import { assert, unreachable } from '../shared/assert.ts';
 import { newId } from '../shared/ids.ts';
-import { type Caller, canSeeOwner } from '../shared/principal.ts';
+import { type Caller, canSeeOwner, mayCredit } from '../shared/principal.ts';
 import { type Refusal, refuse } from '../shared/result.ts';
 import { type LedgerRefusalCode, ledgerRefusals } from './codes.ts';
 import type { LedgerTxStore, TransferKeyRef } from './ledger-store.ts';
@@ -254,7 +254,11 @@ export class LedgerBatch {
     if (debit === null || !canSeeOwner(caller, debit.ownerId)) {
       return refusal('debit_account_not_found');
     }
-    if (credit === null) return refusal('credit_account_not_found');
+    // Another tenant's account and a missing one get the same answer, so a refusal never tells
+    // an outsider which account ids exist.
+    if (credit === null || !mayCredit(caller, credit.ownerId)) {
+      return refusal('credit_account_not_found');
+    }
     if (debit.currency !== request.currency || credit.currency !== request.currency) {
       return refusal('currency_mismatch');
     }

@@ -22,8 +22,10 @@ interface GivenAccount {
   /** Funded from a genesis account before the case starts. */
   fundedMinor?: bigint;
   status?: 'frozen';
-  owner?: 'retailer';
+  /** Who owns the account: the system (default), the retailer, its distributor, or a stranger. */
+  owner?: Owner;
 }
+type Owner = 'retailer' | 'distributor' | 'stranger';
 type Step =
   | {
       transfer: [debit: Name, credit: Name, amountMinor: bigint];
@@ -35,6 +37,7 @@ type Step =
       hold: [debit: Name, credit: Name, amountMinor: bigint];
       timeoutSeconds?: number;
       key?: string;
+      as?: 'retailer';
     }
   | { post: string; amountMinor?: bigint; key?: string }
   | { void: string; key?: string }
@@ -142,10 +145,51 @@ const cases: Case[] = [
     expected: { alice: { postedMinor: 100n } },
   },
   {
-    name: 'a retailer can debit its own account',
-    given: { float: { ...wallet, fundedMinor: 100n, owner: 'retailer' }, shop },
-    when: [{ transfer: ['float', 'shop', 10n], as: 'retailer', expect: 'ok' }],
-    expected: { float: { postedMinor: 90n }, shop: { postedMinor: 10n } },
+    name: 'a retailer moves money between its own accounts and pays its distributor',
+    given: {
+      float: { ...wallet, fundedMinor: 100n, owner: 'retailer' },
+      till: { ...wallet, owner: 'retailer' },
+      parentFloat: { ...wallet, owner: 'distributor' },
+    },
+    when: [
+      { transfer: ['float', 'till', 10n], as: 'retailer', expect: 'ok' },
+      { transfer: ['float', 'parentFloat', 15n], as: 'retailer', expect: 'ok' },
+      { hold: ['float', 'parentFloat', 5n], as: 'retailer', expect: 'ok' },
+    ],
+    expected: {
+      float: { postedMinor: 75n, heldMinor: 5n },
+      till: { postedMinor: 10n },
+      parentFloat: { postedMinor: 15n },
+    },
+  },
+  {
+    name: "a retailer cannot pay into another tenant's or a system account: the answer is the one for a missing account",
+    given: {
+      float: { ...wallet, fundedMinor: 100n, owner: 'retailer' },
+      strangerFloat: { ...wallet, owner: 'stranger' },
+      shop,
+    },
+    when: [
+      {
+        transfer: ['float', 'strangerFloat', 10n],
+        as: 'retailer',
+        expect: 'credit_account_not_found',
+      },
+      { transfer: ['float', 'shop', 10n], as: 'retailer', expect: 'credit_account_not_found' },
+      { transfer: ['float', 'nobody', 10n], as: 'retailer', expect: 'credit_account_not_found' },
+      { hold: ['float', 'strangerFloat', 10n], as: 'retailer', expect: 'credit_account_not_found' },
+      { hold: ['float', 'shop', 10n], as: 'retailer', expect: 'credit_account_not_found' },
+      {
+        transfer: ['strangerFloat', 'float', 10n],
+        as: 'retailer',
+        expect: 'debit_account_not_found',
+      },
+    ],
+    expected: {
+      float: { postedMinor: 100n, heldMinor: 0n },
+      strangerFloat: { postedMinor: 0n },
+      shop: { postedMinor: 0n },
+    },
   },
   {
     name: 'a hold lowers the available balance but not the posted one',
@@ -287,14 +331,23 @@ const cases: Case[] = [
 describeEachStore('ledger rules', (kind) => {
   let env: Opened;
   let retailer: Caller;
+  const owners = new Map<Owner, string>();
   beforeAll(async () => {
     env = await openTestEnv(kind);
-    const created = await env.principals.create(operator, {
-      kind: 'retailer',
-      name: 'Corner shop',
-    });
-    if (!created.ok) throw new Error(created.code);
-    retailer = { principal: created.value, scopes: ['accounts:read', 'transfers:write'] };
+    const principal = async (kind: 'retailer' | 'distributor', name: string, parentId?: string) => {
+      const created = await env.principals.create(operator, { kind, name, parentId });
+      if (!created.ok) throw new Error(created.code);
+      return created.value;
+    };
+    const distributor = await principal('distributor', 'Wholesale');
+    const shopkeeper = await principal('retailer', 'Corner shop', distributor.id);
+    const stranger = await principal('retailer', 'Rival shop');
+    retailer = {
+      principal: shopkeeper,
+      scopes: ['accounts:read', 'transfers:write', 'holds:write'],
+    };
+    owners.set('retailer', shopkeeper.id).set('distributor', distributor.id);
+    owners.set('stranger', stranger.id);
   });
   afterAll(() => env.close());
 
@@ -314,7 +367,7 @@ describeEachStore('ledger rules', (kind) => {
       for (const [name, given] of Object.entries(testCase.given)) {
         const currency = given.currency ?? 'USD';
         const created = await env.ledger.createAccount(operator, {
-          ownerId: given.owner === 'retailer' ? retailer.principal.id : 'system',
+          ownerId: given.owner ? owners.get(given.owner)! : 'system',
           name,
           currency,
           kind: given.kind ?? 'liability',
@@ -368,6 +421,7 @@ describeEachStore('ledger rules', (kind) => {
           };
         } else if ('hold' in step) {
           const [debit, credit, amountMinor] = step.hold;
+          if (step.as === 'retailer') caller = retailer;
           request = {
             kind: 'hold',
             idempotencyKey: key,

@@ -78,6 +78,17 @@ export function canSeeOwner(caller: Caller, ownerId: string): boolean {
   return caller.principal.kind === 'operator' || caller.principal.id === ownerId;
 }
 
+/**
+ * Whose accounts a caller may pay into by a plain transfer or hold: an operator any; everyone
+ * else its own accounts and those of its parent (a retailer settling with its distributor).
+ * System accounts (voucher liability, commissions, carrier revenue) are credited only by the use
+ * cases that own them (sale, redemption, charging), which act as the system.
+ */
+export function mayCredit(caller: Caller, ownerId: string): boolean {
+  const me = caller.principal;
+  return me.kind === 'operator' || me.id === ownerId || me.parentId === ownerId;
+}
+
 export function hasScope(caller: Caller, scope: Scope): boolean {
   return caller.scopes.includes('admin') || caller.scopes.includes(scope);
 }
