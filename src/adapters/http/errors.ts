@@ -117,7 +117,6 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   pin_malformed: 400,
   pin_invalid: 422,
   redeem_locked: 429,
-  ani_required: 400,
   commission_rule_invalid: 400,
   pin_file_invalid: 422,
   delivery_address_invalid: 400,

@@ -24,7 +24,6 @@ export const voucherRefusals = {
   pin_malformed: 'The PIN is mistyped: its length, characters or check digit are wrong.',
   pin_invalid: 'This PIN cannot be redeemed.',
   redeem_locked: 'Too many failed redemptions: try again later.',
-  ani_required: 'This voucher tops up a caller-number account: give the caller number (ani).',
   commission_rule_invalid:
     'A commission rule needs a rate from 0 to 10000 basis points and a fixed amount >= 0.',
   pin_file_invalid: 'The PIN file has errors; nothing was imported.',

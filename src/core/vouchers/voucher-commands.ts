@@ -159,7 +159,7 @@ async function recordFailure(
 
 const redeemCommand = defineCommand<
   RedeemPayload,
-  Result<Redemption, 'pin_invalid' | 'redeem_locked' | 'ani_required' | LedgerRefusalCode>
+  Result<Redemption, 'pin_invalid' | 'redeem_locked'>
 >({
   async run(context, p) {
     const { stores, ledger, nowMs } = context;
@@ -169,18 +169,19 @@ const redeemCommand = defineCommand<
     }
     const pin = await stores.vouchers.findPinByHash(p.pinHash);
     const product = pin ? await stores.vouchers.getProduct(pin.productId) : null;
+    // Wrong, used, frozen, voided and expired PINs all answer the same, and all count; so does a
+    // top-up PIN without a caller number, which would otherwise confirm that the PIN is live.
     const usable =
       pin !== null &&
       product !== null &&
       pin.status === 'sold' &&
       !pin.frozen &&
-      (pin.expiresAtMs === null || pin.expiresAtMs > nowMs);
+      (pin.expiresAtMs === null || pin.expiresAtMs > nowMs) &&
+      (product.mode !== 'top_up' || p.ani !== null);
     if (!usable) {
-      // Wrong, used, frozen, voided and expired PINs all answer the same, and all count.
       await recordFailure(context, p, failures);
       return voucherRefusal('pin_invalid');
     }
-    if (product.mode === 'top_up' && p.ani === null) return voucherRefusal('ani_required');
     const accountId =
       product.mode === 'top_up' && p.ani !== null
         ? callerNumberAccountId(p.ani, product.currency)
@@ -212,7 +213,12 @@ const redeemCommand = defineCommand<
       ),
       nowMs,
     );
-    if (!outcome.ok) return outcome;
+    if (!outcome.ok) {
+      // The account the PIN pays into is frozen or closed: that too must not tell a guesser
+      // that the PIN is live. The refused transfer changed nothing.
+      await recordFailure(context, p, failures);
+      return voucherRefusal('pin_invalid');
+    }
     await stores.vouchers.updatePin(pin.id, {
       status: product.mode === 'top_up' ? 'redeemed' : 'active',
       redeemedAtMs: nowMs,

@@ -335,6 +335,38 @@ describeEachStore('vouchers', (kind) => {
       expect(history.events.map((e) => e.action)).toEqual(['voucher.sold', 'voucher.redeemed']);
     });
 
+    it('answers a live top-up PIN sent without a caller number, or into a frozen account, as a wrong PIN, and counts both tries', async () => {
+      const caller = {
+        principal: { ...operator.principal, id: `prober_${kind}`, kind: 'switch' as const },
+        scopes: [],
+      };
+      const live = must(await sell()).pin;
+      const wrongPayload = '55555555555';
+      const wrong = wrongPayload + pinCheckCharacter(topUp.pinFormat, wrongPayload);
+      const answer = async (pin: string, ani?: string) => {
+        const outcome = await env.vouchers.redeem(caller, { pin, ani, source: 'probe' });
+        return outcome.ok ? 'ok' : `${outcome.code}: ${outcome.message}`;
+      };
+      const wrongAnswer = await answer(wrong);
+      expect(wrongAnswer).toMatch(/^pin_invalid/);
+      // Five tries lock a caller; they lock only if the live PIN's tries count as failures too.
+      for (const pin of [live, wrong, live, wrong]) expect(await answer(pin)).toBe(wrongAnswer);
+      expect(await answer(live)).toMatch(/^redeem_locked/);
+      // A frozen caller-number account: the refused top-up must not confirm the PIN either.
+      must(await env.vouchers.redeem(operator, { pin: must(await sell()).pin, ani: '15554242' }));
+      const frozen = await env.ledger.setAccountStatus(
+        operator,
+        callerNumberAccountId('15554242', 'USD'),
+        'frozen',
+      );
+      expect(frozen.ok).toBe(true);
+      for (const pin of [live, wrong, live, live, wrong]) {
+        expect(await answer(pin, '15554242')).toBe(wrongAnswer);
+      }
+      expect(await answer(live, '15554242')).toMatch(/^redeem_locked/);
+      expect(await posted(callerNumberAccountId('15554242', 'USD'))).toBe(1000n);
+    });
+
     it('refuses a mistyped PIN before any lookup, without counting it', async () => {
       const outcome = await env.vouchers.redeem(operator, { pin: '123', ani: '1555' });
       expect(outcome.ok ? 'ok' : outcome.code).toBe('pin_malformed');

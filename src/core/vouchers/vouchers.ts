@@ -741,7 +741,7 @@ export class Vouchers {
     caller: Caller,
     input: { pin: string; ani?: string | undefined; source?: string | undefined },
   ): Promise<
-    Result<Redemption, 'pin_malformed' | 'pin_invalid' | 'redeem_locked' | 'ani_required' | string>
+    Result<Redemption, 'pin_malformed' | 'pin_invalid' | 'redeem_locked' | string>
   > {
     const payload = await this.pinPayload(caller, input);
     if (!payload.ok) return payload;
