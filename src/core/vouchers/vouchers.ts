@@ -740,9 +740,7 @@ export class Vouchers {
   async redeem(
     caller: Caller,
     input: { pin: string; ani?: string | undefined; source?: string | undefined },
-  ): Promise<
-    Result<Redemption, 'pin_malformed' | 'pin_invalid' | 'redeem_locked' | string>
-  > {
+  ): Promise<Result<Redemption, 'pin_malformed' | 'pin_invalid' | 'redeem_locked' | string>> {
     const payload = await this.pinPayload(caller, input);
     if (!payload.ok) return payload;
     return this.committer.submit('vouchers.redeem', payload.value);
