@@ -61,7 +61,7 @@ interface SessionsReport {
 }
 
 /** The JSON a switch sends for step 0, 1, 2 of a call; `path` replaces the route (the ceiling). */
-function callRequests(run: string, anis: string[], path?: string) {
+export function callRequests(run: string, anis: string[], path?: string) {
   return (n: number, step: number, context: Record<string, unknown>) => {
     if (step === 0) {
       const ani = anis[n % anis.length]!;

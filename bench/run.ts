@@ -3,8 +3,11 @@
 
 const benchmarks: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
   charging: () => import('./charging.ts'),
+  diameter: () => import('./diameter.ts'),
+  kamailio: () => import('./kamailio.ts'),
   ledger: () => import('./ledger.ts'),
   rating: () => import('./rating.ts'),
+  startup: () => import('./startup.ts'),
   vouchers: () => import('./vouchers.ts'),
 };
 

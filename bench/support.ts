@@ -35,7 +35,7 @@ function cpuSeconds(statPath: string): number {
   }
 }
 
-function cpuSample(pid: number | undefined) {
+export function cpuSample(pid: number | undefined) {
   return {
     server: pid ? cpuSeconds(`/proc/${pid}/stat`) : 0,
     http: pid ? cpuSeconds(`/proc/${pid}/task/${pid}/stat`) : 0,

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { readEnv } from './config.ts';
+import { chargingSettingsDefaults } from './core/charging/charging.ts';
 
 describe('readEnv', () => {
-  it('reads TOLLGATE_CALLBACK_HOSTS as a lower-case list, and unset, empty or * as any host', () => {
+  it('reads TOLLGATE_CALLBACK_HOSTS as a lower-case list; unset or empty keeps the loopback-only default, * is any host', () => {
     const hostsOf = (value: string | undefined) =>
       readEnv(value === undefined ? {} : { TOLLGATE_CALLBACK_HOSTS: value }).charging.callbackHosts;
     expect(hostsOf(' Switch-1.Example , 10.0.0.5:8088,,[::1]:9 ')).toEqual([
@@ -10,8 +11,12 @@ describe('readEnv', () => {
       '10.0.0.5:8088',
       '[::1]:9',
     ]);
-    for (const any of [undefined, '', ' , ', '*', 'switch.example,*']) {
-      expect(hostsOf(any)).toBeUndefined();
+    for (const unset of [undefined, '', ' , ']) {
+      expect(hostsOf(unset)).toBeUndefined();
+    }
+    expect(chargingSettingsDefaults.callbackHosts).toEqual([]);
+    for (const any of ['*', 'switch.example,*']) {
+      expect(hostsOf(any)).toEqual(['*']);
     }
   });
 

@@ -4,11 +4,13 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { type DeliveryConfig, pinSenderFromConfig } from './adapters/delivery/pin-sender-config.ts';
-import { type App, buildApp } from './adapters/http/app.ts';
-import { createMetrics } from './adapters/http/metrics.ts';
+import type { DeliveryConfig } from './adapters/delivery/pin-sender-config.ts';
+import type { App } from './adapters/http/app.ts';
+import { createMetrics, type Metrics } from './adapters/http/metrics.ts';
 import { defaultPinKeyFile, loadPinKeyForStore } from './adapters/keys/pin-key-guard.ts';
+import { serverEndpointOf } from './adapters/webhooks/callback-target.ts';
 import { eventSenderByScheme, httpEventSender } from './adapters/webhooks/http-event-sender.ts';
+import type { DiameterConfig, RadiusConfig } from './config.ts';
 import type { ChargingSettings } from './core/charging/charging.ts';
 import type { OutboxEvent } from './core/charging/charging-types.ts';
 import { hashApiKey } from './core/principals/principals.ts';
@@ -17,7 +19,7 @@ import { systemCaller } from './core/shared/principal.ts';
 import type { PinSender, VoucherSettings } from './core/vouchers/vouchers.ts';
 import { seedDemo } from './demo.ts';
 import { createServices, type Services } from './services.ts';
-import { openStore } from './store/store.ts';
+import { openStore, type Store } from './store/store.ts';
 
 /** How often the server releases holds whose timeout has passed. */
 export const holdExpiryIntervalMs = 1000;
@@ -35,6 +37,11 @@ export const tariffRefreshIntervalMs = 5000;
 export const requestLogPruneIntervalMs = 10 * 60_000;
 
 export const adminPrincipalId = 'op_admin';
+
+/** TOLLGATE_ADMIN_KEY is not a key the server can register; the message says why. */
+export class AdminKeyError extends Error {
+  override name = 'AdminKeyError';
+}
 
 export interface ServerOptions {
   readonly host: string;
@@ -61,6 +68,12 @@ export interface ServerOptions {
   readonly webhookSecret?: string | undefined;
   /** Sends outbox events; default: HTTP POST to each event's URL. */
   readonly eventSender?: ((event: OutboxEvent) => Promise<void>) | undefined;
+  /** Kamailio evapi sockets the Kamailio agent connects to; none: no agent. */
+  readonly kamailioEvapi?: ReadonlyArray<{ host: string; port: number }> | undefined;
+  /** The RADIUS agent's listeners and clients; none: no agent. */
+  readonly radius?: RadiusConfig | undefined;
+  /** The Diameter credit-control server and its peers; none: no Diameter agent. */
+  readonly diameter?: DiameterConfig | undefined;
 }
 
 export interface RunningServer {
@@ -75,6 +88,10 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const metrics = createMetrics({ defaultMetrics: true });
+  // The HTTP stack (Fastify, the schemas, the routes) starts loading here, on this thread, while
+  // the SQLite writer thread starts and checks the schema on its own: the two longest stretches
+  // of a start then overlap. startOnStore imports the same module again and gets this one.
+  import('./adapters/http/app.ts').catch(() => undefined);
   const store = await openStore({
     databaseUrl: options.databaseUrl,
     sqlitePath: options.sqlitePath,
@@ -83,6 +100,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clock: options.clock,
     onBatch: (size) => metrics.observeBatch(size),
   });
+  try {
+    return await startOnStore(store, metrics, options);
+  } catch (error) {
+    // A start that fails closes the store (its threads, its pool), so the process can exit.
+    await store.close();
+    throw error;
+  }
+}
+
+/** Everything after opening the store; on failure it stops what it began, except the store. */
+async function startOnStore(
+  store: Store,
+  metrics: Metrics,
+  options: ServerOptions,
+): Promise<RunningServer> {
   const pinKey = await loadPinKeyForStore({
     store,
     keyFilePath: options.pinKeyFile ?? defaultPinKeyFile(options.sqlitePath),
@@ -98,6 +130,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let demoAdminKey: string | null = null;
   if (options.demo) demoAdminKey = await demoKey(services, options, newAdminKey);
 
+  const { buildApp } = await import('./adapters/http/app.ts');
   const app = await buildApp({ services, logger: options.logger, metrics });
   // Background sweeps: each runs one pass at a time, and a failed pass is logged, not fatal.
   const every = (intervalMs: number, what: string, pass: () => Promise<unknown>) => {
@@ -121,7 +154,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   );
   // The delivery outbox: PINs sold with a delivery are sent after their sale commits, and
   // retried from the database, so a failed send never loses or repeats the sale.
-  const configured = options.pinSender ? undefined : pinSenderFromConfig(options.delivery ?? {});
+  // The channels' modules (SMTP, SMPP, fax) load only when one of them is configured.
+  const configured =
+    options.pinSender || !(options.delivery?.smtpUrl || options.delivery?.smppUrl)
+      ? undefined
+      : (await import('./adapters/delivery/pin-sender-config.ts')).pinSenderFromConfig(
+          options.delivery,
+        );
   const pinSender = options.pinSender ?? configured?.sender;
   const delivery = every(holdExpiryIntervalMs, 'voucher expiry or delivery sweep', async () => {
     await services.vouchers.expireDue();
@@ -146,14 +185,68 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Charging supervision: sessions whose grant ran out with no word from the switch are ended
   // and charged, and their switch told to disconnect, from deadlines kept in the database. Then
   // the outbox: disconnect callbacks and low-balance webhooks, retried until delivered.
-  const webhooks = httpEventSender({ secret: options.webhookSecret });
+  const webhooks = httpEventSender({
+    secret: options.webhookSecret,
+    rules: () => services.charging.callbackRules(),
+  });
+  // The Kamailio agent, when configured: calls charged over evapi, and the `kamailio:` channel
+  // that brings server-side disconnects (supervision, operators) to those calls.
+  const kamailio = options.kamailioEvapi?.length
+    ? new (await import('./adapters/kamailio/kamailio-agent.ts')).KamailioAgent({
+        addresses: options.kamailioEvapi,
+        charging: services.charging,
+        authenticate: (key) => services.principals.authenticate(key),
+        nowMs: () => options.clock.nowMs(),
+        logger: options.logger || undefined,
+      })
+    : null;
+  // The RADIUS agent, when configured: NAS calling-card platforms authorized and charged over
+  // RADIUS, and the `radius:` channel that brings server-side disconnects to their NAS.
+  const radius = options.radius
+    ? new (await import('./adapters/radius/radius-agent.ts')).RadiusAgent({
+        ...options.radius,
+        charging: services.charging,
+        authenticate: (key) => services.principals.authenticate(key),
+        nowMs: () => options.clock.nowMs(),
+        logger: options.logger || undefined,
+      })
+    : null;
+  // The Diameter agent, when configured: credit control (Gy/Ro) for the configured peers, and
+  // the `diameter:` channel that brings server-side disconnects to their sessions as an ASR.
+  const diameter = options.diameter
+    ? new (await import('./adapters/diameter/diameter-agent.ts')).DiameterAgent({
+        host: options.diameter.host,
+        port: options.diameter.port,
+        originHost: options.diameter.originHost,
+        originRealm: options.diameter.originRealm,
+        peers: options.diameter.peers,
+        creditControl: {
+          pinSubscriptionTypes: options.diameter.pinSubscriptionTypes,
+          destinationAvps: options.diameter.destinationAvps,
+          freeRatingGroups: options.diameter.freeRatingGroups,
+        },
+        charging: services.charging,
+        authenticate: (key) => services.principals.authenticate(key),
+        nowMs: () => options.clock.nowMs(),
+        logger: options.logger || undefined,
+      })
+    : null;
   const sendEvent =
-    options.eventSender ?? eventSenderByScheme({ 'http:': webhooks, 'https:': webhooks });
+    options.eventSender ??
+    eventSenderByScheme({
+      'http:': webhooks,
+      'https:': webhooks,
+      ...(kamailio ? { 'kamailio:': (event: OutboxEvent) => kamailio.sendOutboxEvent(event) } : {}),
+      ...(radius ? { 'radius:': (event: OutboxEvent) => radius.sendOutboxEvent(event) } : {}),
+      ...(diameter ? { 'diameter:': (event: OutboxEvent) => diameter.sendOutboxEvent(event) } : {}),
+    });
   const supervision = every(supervisionIntervalMs, 'charging supervision', async () => {
     const ended = await services.charging.superviseDue();
     if (ended > 0 && options.logger) {
       options.logger.warn({ sessions: ended }, 'charging sessions ended by supervision');
     }
+    // Not before the server knows its own port: no callback may be sent back to its API.
+    if (services.charging.callbackRules().server === null) return;
     await services.charging.deliverOutbox(sendEvent);
   });
   const tariffRefresh = every(tariffRefreshIntervalMs, 'tariff refresh', () =>
@@ -162,9 +255,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const requestLogPrune = every(requestLogPruneIntervalMs, 'request log pruning', () =>
     services.charging.pruneRequestLog(),
   );
-  await app.listen({ host: options.host, port: options.port });
+  /** Stops what this start began on the store; whoever opened the store closes it. */
+  const stopServing = async () => {
+    kamailio?.stop();
+    await radius?.stop();
+    await diameter?.stop();
+    clearInterval(expiry);
+    clearInterval(delivery);
+    clearInterval(stockWatch);
+    clearInterval(supervision);
+    await configured?.close();
+    clearInterval(tariffRefresh);
+    clearInterval(requestLogPrune);
+    await app.close();
+  };
+  try {
+    await app.listen({ host: options.host, port: options.port });
+    await radius?.start();
+    await diameter?.start();
+  } catch (error) {
+    await stopServing();
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
+  services.charging.serverListening(serverEndpointOf(app.addresses(), port));
+  kamailio?.start();
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     app,
@@ -173,14 +289,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     newAdminKey,
     demoAdminKey,
     async stop() {
-      clearInterval(expiry);
-      clearInterval(delivery);
-      clearInterval(stockWatch);
-      clearInterval(supervision);
-      await configured?.close();
-      clearInterval(tariffRefresh);
-      clearInterval(requestLogPrune);
-      await app.close();
+      await stopServing();
       await store.close();
     },
   };
@@ -209,7 +318,9 @@ async function ensureAdminKey(
     }
   }
   if (adminKey) {
-    if (adminKey.length < 24) throw new Error('TOLLGATE_ADMIN_KEY must be at least 24 characters');
+    if (adminKey.length < 24) {
+      throw new AdminKeyError('TOLLGATE_ADMIN_KEY must be at least 24 characters long');
+    }
     if (!(await store.principalReads.findApiKeyByHash(hashApiKey(adminKey)))) {
       try {
         await principals.issueKey(systemCaller, {

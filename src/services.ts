@@ -6,6 +6,8 @@ import { Ledger } from './core/ledger/ledger.ts';
 import { Principals } from './core/principals/principals.ts';
 import { RatingService } from './core/rating/rating-service.ts';
 import type { Clock } from './core/shared/clock.ts';
+import { identityOf } from './core/subscribers/subscriber-types.ts';
+import { Subscribers } from './core/subscribers/subscribers.ts';
 import { PinVault } from './core/vouchers/pin-secret.ts';
 import { type VoucherSettings, Vouchers } from './core/vouchers/vouchers.ts';
 import type { Store } from './store/store.ts';
@@ -18,6 +20,7 @@ export interface Services {
   readonly rating: RatingService;
   readonly vouchers: Vouchers;
   readonly charging: Charging;
+  readonly subscribers: Subscribers;
 }
 
 export interface ServiceOptions {
@@ -44,7 +47,19 @@ export async function createServices(
     principals: store.principalReads,
     clock,
   });
-  const rating = new RatingService({ committer: store.committer, reads: store.ratingReads, clock });
+  const rating = new RatingService({
+    committer: store.committer,
+    reads: store.ratingReads,
+    clock,
+    targets: {
+      productCurrency: async (id) => (await store.voucherReads.getProduct(id))?.currency ?? null,
+      subscriberCurrency: async (accountId) => {
+        const account = await store.ledgerReads.getAccount(accountId);
+        return account && identityOf(account) ? account.currency : null;
+      },
+      principalKind: async (id) => (await store.principalReads.getPrincipal(id))?.kind ?? null,
+    },
+  });
   await rating.refresh();
   const vouchers = new Vouchers({
     committer: store.committer,
@@ -69,5 +84,13 @@ export async function createServices(
       ...options.chargingSettings,
     },
   });
-  return { store, clock, ledger, principals, rating, vouchers, charging };
+  const subscribers = new Subscribers({
+    committer: store.committer,
+    reads: store.subscriberReads,
+    ledgerReads: store.ledgerReads,
+    chargingReads: store.chargingReads,
+    ledger,
+    clock,
+  });
+  return { store, clock, ledger, principals, rating, vouchers, charging, subscribers };
 }

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { allRefusals, httpStatusOf } from '../src/adapters/http/errors.ts';
+import { switchAnswers } from '../src/core/charging/switch-answers.ts';
 
 const page = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 const documented = new Map<string, number>();
@@ -23,5 +24,21 @@ describe('docs/errors.md', () => {
   it('documents no code the API does not have', () => {
     const extra = [...documented.keys()].filter((code) => !(code in allRefusals));
     expect(extra, 'codes in docs/errors.md that the code does not know').toEqual([]);
+  });
+
+  it('prints the switch answer of every charging refusal as the code answers it', () => {
+    const printed = new Map<string, string>();
+    for (const match of page.matchAll(
+      /^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|\s*(\d{3})\s*\|\s*([A-Za-z -]+?)\s*\|\s*(\d{4})\s*\|$/gm,
+    )) {
+      printed.set(match[1]!, `${match[2]} ${match[3]} ${match[4]} ${match[5]}`);
+    }
+    const expected = new Map(
+      Object.entries(switchAnswers).map(([code, a]) => [
+        code,
+        `${httpStatusOf[code as keyof typeof httpStatusOf]} ${a.sipStatus} ${a.radius} ${a.resultCode}`,
+      ]),
+    );
+    expect(printed).toEqual(expected);
   });
 });

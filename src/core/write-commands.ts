@@ -6,6 +6,7 @@ import { ledgerCommands } from './ledger/ledger-commands.ts';
 import { principalCommands } from './principals/principal-commands.ts';
 import { ratingCommands } from './rating/rating-commands.ts';
 import type { Committer } from './shared/write-command.ts';
+import { subscriberCommands } from './subscribers/subscriber-commands.ts';
 import { voucherCommands } from './vouchers/voucher-commands.ts';
 
 export const writeCommands = {
@@ -14,6 +15,7 @@ export const writeCommands = {
   ...ratingCommands,
   ...voucherCommands,
   ...chargingCommands,
+  ...subscriberCommands,
 };
 
 export type WriteCommands = typeof writeCommands;

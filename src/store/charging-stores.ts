@@ -17,7 +17,8 @@ import type {
   RequestType,
   SessionStatus,
 } from '../core/charging/charging-types.ts';
-import type { Currency } from '../core/money/money.ts';
+import type { Currency, Minor } from '../core/money/money.ts';
+import type { RatingPlanSource } from '../core/rating/rating-plans.ts';
 import { big, bigOrNull, num, numOrNull } from './rows.ts';
 import type {
   AniLinksTable,
@@ -49,6 +50,8 @@ export function sessionFromRow(row: Selectable<ChargingSessionsTable>): Charging
     destinationName: row.destination_name,
     currency: row.currency as Currency,
     rateSnapshot: row.rate_snapshot,
+    ratingPlanId: row.rating_plan_id,
+    ratingPlanSource: row.rating_plan_source as RatingPlanSource,
     revenueAccountId: row.revenue_account_id,
     status: row.status as SessionStatus,
     startMs: num(row.start_ms),
@@ -81,6 +84,8 @@ export function sessionToRow(session: ChargingSession): ChargingSessionsTable {
     destination_name: session.destinationName,
     currency: session.currency,
     rate_snapshot: session.rateSnapshot,
+    rating_plan_id: session.ratingPlanId,
+    rating_plan_source: session.ratingPlanSource,
     revenue_account_id: session.revenueAccountId,
     status: session.status,
     start_ms: BigInt(session.startMs),
@@ -134,6 +139,8 @@ export function cdrFromRow(row: Selectable<CdrsTable>): Cdr {
     destinationName: row.destination_name,
     currency: row.currency as Currency,
     rateSnapshot: row.rate_snapshot,
+    ratingPlanId: row.rating_plan_id,
+    ratingPlanSource: row.rating_plan_source as RatingPlanSource,
     startMs: num(row.start_ms),
     answerMs: numOrNull(row.answer_ms),
     endMs: num(row.end_ms),
@@ -194,6 +201,8 @@ export function cdrToRow(cdr: Cdr): CdrsTable {
     destination_name: cdr.destinationName,
     currency: cdr.currency,
     rate_snapshot: cdr.rateSnapshot,
+    rating_plan_id: cdr.ratingPlanId,
+    rating_plan_source: cdr.ratingPlanSource,
     start_ms: BigInt(cdr.startMs),
     answer_ms: bigOrNull(cdr.answerMs),
     end_ms: BigInt(cdr.endMs),
@@ -306,6 +315,16 @@ export class KyselyChargingTxStore implements ChargingTxStore {
     await this.db.insertInto('cdrs').values(cdrToRow(cdr)).execute();
   }
 
+  async updateCdrUsage(sessionPk: string, billedSeconds: number, costMinor: Minor) {
+    const row = await this.db
+      .updateTable('cdrs')
+      .set({ billed_seconds: billedSeconds, cost_minor: costMinor })
+      .where('session_pk', '=', sessionPk)
+      .returning('id')
+      .executeTakeFirst();
+    return row?.id ?? null;
+  }
+
   async getThreshold(accountId: string) {
     let query = this.db
       .selectFrom('balance_thresholds')
@@ -411,6 +430,29 @@ export class KyselyChargingTxStore implements ChargingTxStore {
         }),
       )
       .execute();
+  }
+
+  async findAniLink(ani: string) {
+    let query = this.db.selectFrom('ani_links').selectAll().where('ani', '=', ani);
+    if (this.dialect === 'postgres') query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    return row ? aniLinkFromRow(row) : null;
+  }
+
+  async insertAniLink(link: AniLink) {
+    await this.db
+      .insertInto('ani_links')
+      .values({
+        ani: link.ani,
+        account_id: link.accountId,
+        subscriber: link.subscriber,
+        created_at_ms: BigInt(link.createdAtMs),
+      })
+      .execute();
+  }
+
+  async deleteAniLink(ani: string) {
+    await this.db.deleteFrom('ani_links').where('ani', '=', ani).execute();
   }
 }
 

@@ -5,6 +5,8 @@ import { type CreateTableBuilder, type Kysely, type Migration, Migrator, sql } f
 import { v002Rating } from './migrations-002-rating.ts';
 import { v003Vouchers } from './migrations-003-vouchers.ts';
 import { v004Charging } from './migrations-004-charging.ts';
+import { v005Subscribers } from './migrations-005-subscribers.ts';
+import { v006RatingPlans } from './migrations-006-rating-plans.ts';
 import type { Dialect } from './schema.ts';
 
 type Builder = (db: Kysely<unknown>, dialect: Dialect) => Promise<void>;
@@ -115,6 +117,8 @@ export const migrationBuilders: ReadonlyArray<readonly [name: string, up: Builde
   ['002_rating', v002Rating],
   ['003_vouchers', v003Vouchers],
   ['004_charging', v004Charging],
+  ['005_subscribers', v005Subscribers],
+  ['006_rating_plans', v006RatingPlans],
 ];
 
 export class DatabaseNewerThanCodeError extends Error {

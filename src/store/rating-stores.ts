@@ -5,6 +5,12 @@ import type { Currency } from '../core/money/money.ts';
 import type { RoundingMode } from '../core/money/rounding.ts';
 import type { RateJson } from '../core/rating/rate-json.ts';
 import type {
+  AssignmentSubjectType,
+  PlanRouting,
+  RatingPlanAssignment,
+  RatingPlanRecord,
+} from '../core/rating/rating-plans.ts';
+import type {
   Carrier,
   DestinationRecord,
   RatingReadStore,
@@ -16,7 +22,14 @@ import type {
 } from '../core/rating/rating-store.ts';
 import type { PeriodPolicy } from '../core/rating/tariff.ts';
 import { ms } from './rows.ts';
-import type { CarriersTable, Database, RoutingPlansTable, TariffVersionsTable } from './schema.ts';
+import type {
+  CarriersTable,
+  Database,
+  RatingPlanAssignmentsTable,
+  RatingPlansTable,
+  RoutingPlansTable,
+  TariffVersionsTable,
+} from './schema.ts';
 
 /** Rows per INSERT: SQLite allows 32,766 bound parameters in one statement. */
 const insertRowsMax = 5_000;
@@ -53,6 +66,35 @@ function planFromRow(row: RoutingPlansTable): RoutingPlanRecord {
     selection: JSON.parse(row.selection_json) as RoutingPlanRecord['selection'],
     barredPrefixes: JSON.parse(row.barred_prefixes_json) as string[],
     updatedAtMs: ms(row.updated_at_ms),
+  };
+}
+
+function ratingPlanFromRow(row: RatingPlansTable): RatingPlanRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    routing: JSON.parse(row.routing_json) as Partial<Record<Currency, PlanRouting>>,
+    createdAtMs: ms(row.created_at_ms),
+    updatedAtMs: ms(row.updated_at_ms),
+  };
+}
+
+function ratingPlanToRow(plan: RatingPlanRecord): RatingPlansTable {
+  return {
+    id: plan.id,
+    name: plan.name,
+    routing_json: JSON.stringify(plan.routing),
+    created_at_ms: BigInt(plan.createdAtMs),
+    updated_at_ms: BigInt(plan.updatedAtMs),
+  };
+}
+
+function assignmentFromRow(row: RatingPlanAssignmentsTable): RatingPlanAssignment {
+  return {
+    subjectType: row.subject_type as AssignmentSubjectType,
+    subjectId: row.subject_id,
+    ratingPlanId: row.rating_plan_id,
+    assignedAtMs: ms(row.assigned_at_ms),
   };
 }
 
@@ -250,5 +292,112 @@ export class KyselyRatingStore implements RatingTxStore, RatingReadStore {
     return (
       await this.db.selectFrom('routing_plans').selectAll().orderBy('currency').execute()
     ).map(planFromRow);
+  }
+
+  async getRatingPlan(id: string) {
+    const row = await this.db
+      .selectFrom('rating_plans')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? ratingPlanFromRow(row) : null;
+  }
+
+  async listRatingPlans() {
+    return (await this.db.selectFrom('rating_plans').selectAll().orderBy('id').execute()).map(
+      ratingPlanFromRow,
+    );
+  }
+
+  async insertRatingPlan(plan: RatingPlanRecord) {
+    await this.db.insertInto('rating_plans').values(ratingPlanToRow(plan)).execute();
+  }
+
+  async updateRatingPlan(plan: RatingPlanRecord) {
+    const { id: _id, created_at_ms: _created, ...changes } = ratingPlanToRow(plan);
+    await this.db.updateTable('rating_plans').set(changes).where('id', '=', plan.id).execute();
+  }
+
+  async deleteRatingPlan(id: string) {
+    await this.db.deleteFrom('rating_plans').where('id', '=', id).execute();
+  }
+
+  async countAssignments(ratingPlanId: string) {
+    const row = await this.db
+      .selectFrom('rating_plan_assignments')
+      .select((eb) => eb.fn.countAll().as('count'))
+      .where('rating_plan_id', '=', ratingPlanId)
+      .executeTakeFirst();
+    return Number(row?.count ?? 0);
+  }
+
+  async getAssignment(subjectType: AssignmentSubjectType, subjectId: string) {
+    const row = await this.db
+      .selectFrom('rating_plan_assignments')
+      .selectAll()
+      .where('subject_type', '=', subjectType)
+      .where('subject_id', '=', subjectId)
+      .executeTakeFirst();
+    return row ? assignmentFromRow(row) : null;
+  }
+
+  async saveAssignment(assignment: RatingPlanAssignment) {
+    const values = {
+      subject_type: assignment.subjectType,
+      subject_id: assignment.subjectId,
+      rating_plan_id: assignment.ratingPlanId,
+      assigned_at_ms: BigInt(assignment.assignedAtMs),
+    };
+    await this.db
+      .insertInto('rating_plan_assignments')
+      .values(values)
+      .onConflict((oc) =>
+        oc.columns(['subject_type', 'subject_id']).doUpdateSet({
+          rating_plan_id: values.rating_plan_id,
+          assigned_at_ms: values.assigned_at_ms,
+        }),
+      )
+      .execute();
+  }
+
+  async deleteAssignment(subjectType: AssignmentSubjectType, subjectId: string) {
+    await this.db
+      .deleteFrom('rating_plan_assignments')
+      .where('subject_type', '=', subjectType)
+      .where('subject_id', '=', subjectId)
+      .execute();
+  }
+
+  async listAssignments(query: {
+    ratingPlanId?: string | undefined;
+    subjectType?: AssignmentSubjectType | undefined;
+  }) {
+    let q = this.db
+      .selectFrom('rating_plan_assignments')
+      .selectAll()
+      .orderBy('subject_type')
+      .orderBy('subject_id');
+    if (query.ratingPlanId !== undefined) q = q.where('rating_plan_id', '=', query.ratingPlanId);
+    if (query.subjectType !== undefined) q = q.where('subject_type', '=', query.subjectType);
+    return (await q.execute()).map(assignmentFromRow);
+  }
+
+  async bumpRatingPlanRevision() {
+    const row = await this.db
+      .updateTable('rating_plan_revision')
+      .set((eb) => ({ revision: eb('revision', '+', 1n) }))
+      .where('id', '=', 1)
+      .returning('revision')
+      .executeTakeFirstOrThrow();
+    return Number(row.revision);
+  }
+
+  async ratingPlanRevision() {
+    const row = await this.db
+      .selectFrom('rating_plan_revision')
+      .select('revision')
+      .where('id', '=', 1)
+      .executeTakeFirst();
+    return Number(row?.revision ?? 0);
   }
 }

@@ -114,6 +114,29 @@ export interface RoutingPlansTable {
   updated_at_ms: bigint;
 }
 
+export interface RatingPlansTable {
+  id: string;
+  name: string;
+  /** Per currency: { selection, barredPrefixes }, as the routing plan stores them. */
+  routing_json: string;
+  created_at_ms: bigint;
+  updated_at_ms: bigint;
+}
+
+export interface RatingPlanAssignmentsTable {
+  /** subscriber (an account id), product, retailer or distributor (a principal id). */
+  subject_type: string;
+  subject_id: string;
+  rating_plan_id: string;
+  assigned_at_ms: bigint;
+}
+
+/** One row: bumped by every change of plans or assignments, so readers reload only then. */
+export interface RatingPlanRevisionTable {
+  id: number;
+  revision: bigint;
+}
+
 export interface VoucherProductsTable {
   id: string;
   name: string;
@@ -241,6 +264,8 @@ export interface ChargingSessionsTable {
   deadline_ms: bigint;
   callback_url: string | null;
   reason: string | null;
+  rating_plan_id: string | null;
+  rating_plan_source: string;
 }
 
 export interface ChargingRequestsTable {
@@ -272,6 +297,8 @@ export interface CdrsTable {
   billed_seconds: number;
   cost_minor: bigint;
   reason: string;
+  rating_plan_id: string | null;
+  rating_plan_source: string;
 }
 
 export interface BalanceThresholdsTable {
@@ -313,6 +340,9 @@ export interface Database {
   tariff_destinations: TariffDestinationsTable;
   tariff_routes: TariffRoutesTable;
   routing_plans: RoutingPlansTable;
+  rating_plans: RatingPlansTable;
+  rating_plan_assignments: RatingPlanAssignmentsTable;
+  rating_plan_revision: RatingPlanRevisionTable;
   voucher_products: VoucherProductsTable;
   voucher_batches: VoucherBatchesTable;
   vouchers: VouchersTable;

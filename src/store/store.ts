@@ -8,6 +8,7 @@ import type { PrincipalReadStore } from '../core/principals/principal-store.ts';
 import type { RatingReadStore } from '../core/rating/rating-store.ts';
 import type { AuditReadStore } from '../core/shared/audit.ts';
 import type { Clock } from '../core/shared/clock.ts';
+import type { SubscriberReadStore } from '../core/subscribers/subscriber-types.ts';
 import type { VoucherReadStore } from '../core/vouchers/voucher-types.ts';
 import type { WriteCommitter } from '../core/write-commands.ts';
 import type { Database, Dialect } from './schema.ts';
@@ -29,6 +30,7 @@ export interface Store {
   readonly ratingReads: RatingReadStore;
   readonly voucherReads: VoucherReadStore;
   readonly chargingReads: ChargingReadStore;
+  readonly subscriberReads: SubscriberReadStore;
   /** Where the data lives, for start-up messages; never contains a password. */
   readonly description: string;
   close(): Promise<void>;
@@ -50,14 +52,37 @@ export interface StoreOptions {
 
 export const defaultSqlitePath = './data/tollgate.db';
 
+/** The database URL is not one Tollgate can use; the message says how to write one. */
+export class DatabaseUrlError extends Error {
+  override name = 'DatabaseUrlError';
+}
+
+/** What a usable URL looks like; the URL given is never repeated (it may hold a password). */
+const databaseUrlForm =
+  'postgres://user:password@host:5432/database, or leave it unset to use SQLite';
+
 export async function openStore(options: StoreOptions): Promise<Store> {
   if (options.databaseUrl && /^postgres(ql)?:\/\//.test(options.databaseUrl)) {
     const { openPostgresStore } = await import('./postgres/postgres-store.ts');
-    return openPostgresStore({ ...options, databaseUrl: options.databaseUrl });
+    try {
+      return await openPostgresStore({ ...options, databaseUrl: options.databaseUrl });
+    } catch (error) {
+      // pg parses the URL when it first connects; the only URL it parses is this one.
+      if ((error as { code?: unknown }).code !== 'ERR_INVALID_URL') throw error;
+      const message = `DATABASE_URL is not a valid URL: write it as ${databaseUrlForm}`;
+      throw new DatabaseUrlError(message, { cause: error });
+    }
   }
   if (options.databaseUrl) {
-    throw new Error('DATABASE_URL must start with postgres:// or postgresql://');
+    throw new DatabaseUrlError(
+      `DATABASE_URL must start with postgres:// or postgresql://: write it as ${databaseUrlForm}`,
+    );
   }
+  const path = options.sqlitePath ?? defaultSqlitePath;
+  // The writer and checkpointer threads start before this thread loads the SQLite store's
+  // modules (Kysely among them), so the threads load side by side: most of a start is loading.
+  const { startSqliteThreads } = await import('./sqlite/sqlite-threads.ts');
+  const threads = startSqliteThreads({ path, batchSizeMax: options.batchSizeMax });
   const { openSqliteStore } = await import('./sqlite/sqlite-store.ts');
-  return openSqliteStore({ ...options, path: options.sqlitePath ?? defaultSqlitePath });
+  return openSqliteStore({ ...options, path, threads });
 }

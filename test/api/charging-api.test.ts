@@ -1,10 +1,12 @@
 // Charging over HTTP, as a switch sees it: authorize, a whole call in slices, replays, the CDR as
 // JSON and CSV, the account report, low-balance thresholds with a signed webhook to a real local
-// receiver, and bad requests that get a clear 4xx and change nothing.
+// receiver, callback URLs the server will not call (refused when given, or when sent after their
+// name rebinds), and bad requests that get a clear 4xx and change nothing.
 
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { httpEventSender } from '../../src/adapters/webhooks/http-event-sender.ts';
+import type { Resolver } from '../../src/adapters/webhooks/callback-target.ts';
+import { httpEventSender, postPinned } from '../../src/adapters/webhooks/http-event-sender.ts';
 import { balanceOfAccount, fundAni, setUpCharging } from '../support/charging.ts';
 import { type ApiEnv, openApi } from '../support/http.ts';
 import { startReceiver } from '../support/receiver.ts';
@@ -51,13 +53,23 @@ describeEachStore('charging API', (kind) => {
       subscriber: { ani: '15559999' },
       destination: us,
     });
-    expect(denied.statusCode).toBe(200);
-    expect(denied.json()).toMatchObject({ allowed: false, reason: 'unknown_account' });
+    // A refusal has one shape on every route: the code, its RFC 4006 Result-Code and the SIP
+    // reply a proxy answers the call with.
+    expect(denied.statusCode).toBe(422);
+    expect(denied.json().error).toMatchObject({
+      code: 'unknown_account',
+      result_code: 5030,
+      sip_status: 403,
+    });
     const barred = await post('/v1/charging/authorize', {
       subscriber: { ani: '15550100' },
       destination: '+19005551234',
     });
-    expect(barred.json()).toMatchObject({ allowed: false, reason: 'destination_not_allowed' });
+    expect(barred.json().error).toMatchObject({
+      code: 'destination_not_allowed',
+      result_code: 4010,
+      sip_status: 403,
+    });
   });
 
   it('runs a whole call: initiate, update, terminate, replays, then the CDR as JSON and CSV', async () => {
@@ -215,22 +227,38 @@ describeEachStore('charging API', (kind) => {
       body: { session_id: 'r-1', subscriber: { ani: '15550100' }, destination: us },
     });
     expect(noScope.statusCode).toBe(403);
-    // With TOLLGATE_CALLBACK_HOSTS set, a callback elsewhere is a 422 and no call starts.
-    Object.assign(api.env.charging.settings, { callbackHosts: ['switch-a.example'] });
-    try {
-      const elsewhere = await post('/v1/charging/initiate', {
-        session_id: 'bad-host',
+    // A callback the server will not call is a 422 and no call starts: beyond loopback while
+    // TOLLGATE_CALLBACK_HOSTS is unset, elsewhere than the list when it is set, and the
+    // metadata service whatever it says.
+    const callbackTo = (sessionId: string, url: string) =>
+      post('/v1/charging/initiate', {
+        session_id: sessionId,
         subscriber: { ani: '15550100' },
         destination: us,
-        callback_url: 'http://169.254.169.254/latest/meta-data',
+        callback_url: url,
       });
-      expect([elsewhere.statusCode, elsewhere.json().error.code]).toEqual([
-        422,
-        'callback_url_not_allowed',
-      ]);
+    const refusedHosts: Array<[hosts: string[], url: string]> = [
+      [[], 'http://10.0.0.1/hangup'],
+      [[], 'http://switch-a.example/hangup'],
+      [['switch-a.example'], 'http://switch-b.example/hangup'],
+      [['switch-a.example'], 'http://127.0.0.1:9000/hangup'],
+      [['*'], 'http://169.254.169.254/latest/meta-data'],
+      [['*'], 'http://[::ffff:169.254.169.254]/latest/meta-data'],
+    ];
+    try {
+      for (const [hosts, url] of refusedHosts) {
+        Object.assign(api.env.charging.settings, { callbackHosts: hosts });
+        const refused = await callbackTo('bad-host', url);
+        expect([url, refused.statusCode, refused.json().error.code]).toEqual([
+          url,
+          422,
+          'callback_url_not_allowed',
+        ]);
+      }
     } finally {
-      Object.assign(api.env.charging.settings, { callbackHosts: null });
+      Object.assign(api.env.charging.settings, { callbackHosts: [] });
     }
+    expect((await api.call('GET', '/v1/charging/sessions/bad-host')).statusCode).toBe(404);
     expect(await balanceOfAccount(api.env, accountId)).toEqual(before);
   });
 
@@ -272,7 +300,9 @@ describeEachStore('charging API', (kind) => {
         request_number: 1,
         used_seconds: 20,
       });
-      const delivered = await api.env.charging.deliverOutbox(httpEventSender({ secret: 's3cret' }));
+      const delivered = await api.env.charging.deliverOutbox(
+        httpEventSender({ secret: 's3cret', rules: () => api.env.charging.callbackRules() }),
+      );
       expect(delivered).toBe(1);
       expect(received).toHaveLength(1);
       const [hook] = received;
@@ -301,5 +331,158 @@ describeEachStore('charging API', (kind) => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it('refuses at send time a webhook whose name rebinds to the metadata service, unsent', async () => {
+    // The URL names localhost, which the loopback-only default accepts when it is given. The
+    // stub resolver answers 127.0.0.2 (where the receiver is) for the first event and then the
+    // metadata service: the second event fails at once, and nothing is asked to connect to it.
+    const receiver = await startReceiver(() => 204, '127.0.0.2');
+    const answers = [['127.0.0.2'], ['169.254.169.254']];
+    const resolve: Resolver = async () => answers.shift() ?? [];
+    const connections: string[][] = [];
+    const send = httpEventSender({
+      rules: () => api.env.charging.callbackRules(),
+      resolve,
+      post: async (request) => {
+        connections.push([...request.addresses]);
+        // Never a connection beyond loopback, even when the code under test is broken.
+        if (!request.addresses.every((address) => address.startsWith('127.'))) return 599;
+        return postPinned(request);
+      },
+    });
+    const url = `http://localhost:${receiver.port}/hooks/rebind`;
+    try {
+      for (const ani of ['15550200', '15550201']) {
+        const account = await fundAni(api.env, ani, 1000n);
+        const set = await api.call('PUT', `/v1/accounts/${account}/low-balance`, {
+          body: { threshold: '990', url },
+        });
+        expect(set.statusCode).toBe(200);
+        await post('/v1/charging/initiate', {
+          session_id: `rebind-${ani}`,
+          subscriber: { ani },
+          destination: us,
+        });
+        await post('/v1/charging/terminate', {
+          session_id: `rebind-${ani}`,
+          request_number: 1,
+          used_seconds: 20,
+        }); // 1000 - 30: under 990
+        await api.env.charging.deliverOutbox(send);
+      }
+      expect(connections).toEqual([['127.0.0.2']]);
+      expect(receiver.received.map((r) => r.url)).toEqual(['/hooks/rebind']);
+      const events = (await api.env.charging.listOutbox({ topic: 'balance.low', limit: 100 }))
+        .filter((event) => event.url === url)
+        .map((event) => [event.status, event.attempts, event.lastError]);
+      expect(events).toEqual(
+        expect.arrayContaining([
+          ['delivered', 1, null],
+          ['failed', 1, expect.stringMatching(/169\.254\.169\.254 is a cloud metadata address/)],
+        ]),
+      );
+      expect(events).toHaveLength(2);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('bills a call initiated ringing from its answer, with epoch seconds for scripts', async () => {
+    await fundAni(api.env, '15550300', 1000n);
+    const callId = `${'a'.repeat(500)}@proxy`;
+    const ringing = await post('/v1/charging/initiate', {
+      session_id: callId,
+      subscriber: { ani: '15550300' },
+      destination: us,
+      answered: false,
+    });
+    expect(ringing.statusCode, ringing.body).toBe(200);
+    const startMs = api.env.clock.nowMs();
+    expect(ringing.json()).toMatchObject({
+      granted_seconds: 60,
+      valid_until: null,
+      valid_until_epoch: null,
+      answered_at: null,
+      supervision_deadline_epoch: Math.floor(startMs / 1000) + 310,
+    });
+    api.env.clock.advanceMs(15_000);
+    const answered = await post('/v1/charging/update', { session_id: callId, answered: true });
+    expect(answered.statusCode, answered.body).toBe(200);
+    const answerMs = api.env.clock.nowMs();
+    expect(answered.json()).toMatchObject({
+      request_number: 1,
+      charged: '0',
+      answered_at: new Date(answerMs).toISOString(),
+      valid_until: new Date(answerMs + 60_000).toISOString(),
+      valid_until_epoch: Math.floor(answerMs / 1000) + 60,
+      supervision_deadline_epoch: Math.floor(answerMs / 1000) + 70,
+    });
+    api.env.clock.advanceMs(5_000);
+    const end = await post('/v1/charging/terminate', { session_id: callId, used_seconds_total: 5 });
+    expect(end.json()).toMatchObject({ used_seconds: 5, charged: '15' });
+    // The long Call-ID works in a path too, percent-encoded.
+    const shown = await api.call('GET', `/v1/charging/sessions/${encodeURIComponent(callId)}`, {
+      key: switchKey,
+    });
+    expect(shown.statusCode, shown.body).toBe(200);
+    expect(shown.json()).toMatchObject({ used_seconds: 5, status: 'terminated' });
+    const cdr = await api.call('GET', `/v1/cdrs/${end.json().cdr_id}`, { key: switchKey });
+    expect(cdr.json()).toMatchObject({
+      answered_at: new Date(answerMs).toISOString(),
+      billed_seconds: 5,
+      cost: '15',
+    });
+    const reused = await post('/v1/charging/initiate', {
+      session_id: callId,
+      subscriber: { ani: '15550300' },
+      destination: us,
+    });
+    expect(reused.statusCode).toBe(409);
+    expect(reused.json().error).toMatchObject({ code: 'session_closed', sip_status: 400 });
+    const tooLong = await post('/v1/charging/initiate', {
+      session_id: 'x'.repeat(513),
+      subscriber: { ani: '15550300' },
+      destination: us,
+    });
+    expect(tooLong.json().error.code).toBe('invalid_request');
+  });
+
+  it('lets an operator end a live call through the API, and a late terminate reconciles it once', async () => {
+    const accountId = await fundAni(api.env, '15550301', 1000n);
+    await post('/v1/charging/initiate', {
+      session_id: 'cut@proxy',
+      subscriber: { ani: '15550301' },
+      destination: us,
+    });
+    api.env.clock.advanceMs(30_000);
+    const refusedToOther = await api.call('POST', '/v1/charging/sessions/cut@proxy/disconnect', {
+      key: otherSwitchKey,
+    });
+    expect(refusedToOther.statusCode).toBe(404);
+    const session = (
+      await api.call('GET', '/v1/charging/sessions/cut@proxy', { key: switchKey })
+    ).json();
+    const cut = await api.call('POST', `/v1/charging/sessions/${session.id}/disconnect`);
+    expect(cut.statusCode, cut.body).toBe(200);
+    expect(cut.json()).toMatchObject({ used_seconds: 30, charged: '40' });
+    expect((await balanceOfAccount(api.env, accountId)).postedMinor).toBe(960n);
+    // The proxy's BYE came 2 s before the operator's cut reached it: 28 s.
+    const late = await post('/v1/charging/terminate', {
+      session_id: 'cut@proxy',
+      request_number: 1,
+      used_seconds: 28,
+    });
+    expect(late.statusCode, late.body).toBe(200);
+    expect(late.json()).toMatchObject({ used_seconds: 28, charged: '38' });
+    expect((await balanceOfAccount(api.env, accountId)).postedMinor).toBe(962n);
+    const again = await post('/v1/charging/terminate', {
+      session_id: 'cut@proxy',
+      request_number: 2,
+      used_seconds: 1,
+    });
+    expect(again.json().error.code).toBe('session_closed');
+    const twice = await api.call('POST', `/v1/charging/sessions/${session.id}/disconnect`);
+    expect(twice.json().error.code).toBe('session_closed');
   });
 });

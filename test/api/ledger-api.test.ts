@@ -313,6 +313,24 @@ describeEachStore('ledger API', (kind) => {
   });
 
   describe('principals see and move only their own objects', () => {
+    it('takes the key as an HTTP Basic password, for clients that can send nothing else', async () => {
+      const basic = (user: string, password: string) => ({
+        key: null,
+        headers: {
+          authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+        },
+      });
+      const ok = await api.call('GET', '/v1/accounts', basic('kamailio', api.adminKey));
+      expect(ok.statusCode, ok.body).toBe(200);
+      for (const [user, password] of [
+        ['kamailio', 'tg_not_a_key'],
+        [api.adminKey, ''],
+      ]) {
+        const refused = await api.call('GET', '/v1/accounts', basic(user!, password!));
+        expect(refused.statusCode).toBe(401);
+      }
+    });
+
     it('refuses a request without a valid key', async () => {
       for (const key of [null, 'tg_not_a_key']) {
         const response = await api.call('GET', '/v1/accounts', { key });

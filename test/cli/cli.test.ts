@@ -150,9 +150,10 @@ describe('tollgate CLI', () => {
 
   it('runs as a real binary with --help and exit codes', async () => {
     const bin = new URL('../../bin/tollgate.js', import.meta.url).pathname;
-    const help = await run('node', [bin, 'transfer', 'create', '--help']);
+    // The Node running the suite, not the first `node` on PATH: better-sqlite3 is built for one.
+    const help = await run(process.execPath, [bin, 'transfer', 'create', '--help']);
     expect(help.stdout).toContain('--key <idempotency-key>');
-    const failed = await run('node', [bin, 'account', 'show']).catch(
+    const failed = await run(process.execPath, [bin, 'account', 'show']).catch(
       (error: { code: number }) => error,
     );
     expect((failed as { code: number }).code).toBe(2);

@@ -155,6 +155,8 @@ describe('tollgate voucher CLI', () => {
 
   it('refuses to start when the key file was just created but PINs already exist', async () => {
     unlinkSync(join(dir, 'pin.key'));
-    await expect(cli('voucher', 'stock')).rejects.toThrow(/already holds PINs/);
+    const refused = await cli('voucher', 'stock');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^error: .*already holds PINs.*\n$/);
   });
 });

@@ -18,8 +18,9 @@ describe('tollgate serve --demo', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tollgate-serve-'));
     const bin = new URL('../../bin/tollgate.js', import.meta.url).pathname;
+    // The Node running the suite, not the first `node` on PATH: better-sqlite3 is built for one.
     child = spawn(
-      'node',
+      process.execPath,
       [bin, 'serve', '--demo', '--host', '127.0.0.1', '--port', '0', '--db', join(dir, 'demo.db')],
       {
         env: { ...process.env, DATABASE_URL: '', TOLLGATE_LOG_LEVEL: 'warn' },

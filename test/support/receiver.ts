@@ -1,5 +1,5 @@
-// A webhook receiver on 127.0.0.1 for tests: records every request it gets and answers with
-// the status `statusOf` picks (204 unless told).
+// A webhook receiver on a loopback address (127.0.0.1 unless told) for tests: records every
+// request it gets and answers with the status `statusOf` picks (204 unless told).
 
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,13 +11,17 @@ export interface Received {
 }
 
 export interface Receiver {
-  /** `http://127.0.0.1:<port>`, without a trailing slash. */
+  /** `http://<host>:<port>`, without a trailing slash. */
   readonly base: string;
+  readonly port: number;
   readonly received: Received[];
   close(): Promise<void>;
 }
 
-export async function startReceiver(statusOf: (url: string) => number = () => 204) {
+export async function startReceiver(
+  statusOf: (url: string) => number = () => 204,
+  host: `127.${number}.${number}.${number}` = '127.0.0.1',
+) {
   const received: Received[] = [];
   const server = createServer((request, response) => {
     let body = '';
@@ -30,9 +34,11 @@ export async function startReceiver(statusOf: (url: string) => number = () => 20
       response.writeHead(statusOf(url)).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
   const receiver: Receiver = {
-    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    base: `http://${host}:${port}`,
+    port,
     received,
     async close() {
       server.closeAllConnections();

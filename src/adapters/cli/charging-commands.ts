@@ -4,7 +4,6 @@
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { systemCaller } from '../../core/shared/principal.ts';
-import { cdrCsvRow, cdrJson, sessionJson } from '../http/routes/charging.ts';
 import {
   type CliIo,
   type DbFlags,
@@ -14,6 +13,9 @@ import {
   UsageError,
   withServices,
 } from './cli-support.ts';
+
+/** The HTTP views of CDRs and sessions; their module brings the HTTP schemas with it. */
+const views = () => import('../http/routes/charging.ts');
 
 function limitOf(text: string | undefined): number {
   if (text === undefined) return 100;
@@ -54,6 +56,7 @@ export function registerChargingCommands(program: Command, io: CliIo): void {
           ...(toMs === undefined ? {} : { toMs }),
           limit: limitOf(flags.limit),
         });
+        const { cdrCsvRow, cdrJson } = await views();
         if (flags.format === 'csv') {
           io.stdout(stringify(cdrs.map(cdrCsvRow), { header: true }));
           return;
@@ -91,6 +94,7 @@ export function registerChargingCommands(program: Command, io: CliIo): void {
           `${s.sessionId}  ${s.status}  ${s.subscriber}  ${s.calledNumber}  ` +
           `${s.usedSeconds}s  ${s.chargedMinor} ${s.currency}  deadline ${new Date(s.deadlineMs).toISOString()}`,
       );
+      const { sessionJson } = await views();
       print(io, flags.json ?? false, sessions.map(sessionJson), rows.join('\n') || '(no sessions)');
     });
   });

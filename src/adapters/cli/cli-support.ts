@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { EnvConfig } from '../../config.ts';
 import { isCurrency, parseMinor } from '../../core/money/money.ts';
-import { createServices, type Services } from '../../services.ts';
+import type { Services } from '../../services.ts';
 import { openStore } from '../../store/store.ts';
 
 export interface CliIo {
@@ -16,7 +16,8 @@ export interface CliIo {
   waitForStop?: () => Promise<void>;
 }
 
-export const exitCodes = { ok: 0, refused: 1, usage: 2 } as const;
+/** `cannotStart` shares 2 with `usage`: both are fixed by changing how the command is run. */
+export const exitCodes = { ok: 0, refused: 1, usage: 2, cannotStart: 2 } as const;
 
 /** A bad flag or value: exit code 2. */
 export class UsageError extends Error {}
@@ -55,6 +56,8 @@ export async function withServices<T>(
   io: CliIo,
   work: (services: Services) => Promise<T>,
 ): Promise<T> {
+  // The core is imported when a command needs it, so `tollgate --help` loads none of it.
+  const { createServices } = await import('../../services.ts');
   const store = await openStore({ ...databaseOf(flags, io), clock });
   try {
     return await work(await createServices(store, clock));

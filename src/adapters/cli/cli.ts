@@ -1,9 +1,9 @@
 // The `tollgate <noun> <verb>` command line. It calls the same services as the HTTP API, acting
 // as the operator: whoever can run it can already read the database. Exit codes: 0 done,
-// 1 refused by a business rule, 2 usage error (bad flags, bad values).
+// 1 refused by a business rule, 2 usage error (bad flags, bad values) or a command that cannot
+// start (port in use, database or PIN key unusable: startup-failure.ts).
 
 import { Command, CommanderError, Option } from 'commander';
-import pino from 'pino';
 import {
   accountFlagNames,
   accountKinds,
@@ -12,7 +12,6 @@ import {
 } from '../../core/ledger/types.ts';
 import { principalKinds, systemCaller } from '../../core/shared/principal.ts';
 import { demoCallerNumber } from '../../demo.ts';
-import { startServer } from '../../server.ts';
 import { accountJson, principalJson, transferJson } from '../http/views.ts';
 import { registerChargingCommands } from './charging-commands.ts';
 import {
@@ -30,6 +29,8 @@ import {
   withServices,
 } from './cli-support.ts';
 import { registerRatingCommands } from './rating-commands.ts';
+import { startupFailureMessage } from './startup-failure.ts';
+import { registerSubscriberCommands } from './subscriber-commands.ts';
 import { registerVoucherCommands } from './voucher-commands.ts';
 
 export { type CliIo, exitCodes } from './cli-support.ts';
@@ -53,6 +54,12 @@ export function buildProgram(io: CliIo): Command {
     const port = Number(flags.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError('--port must be 0-65535');
+    // The server, its HTTP stack and logger are imported here, not at the top, so other
+    // commands and `--help` never load them.
+    const [{ startServer }, { default: pino }] = await Promise.all([
+      import('../../server.ts'),
+      import('pino'),
+    ]);
     const logger = pino({
       level: io.env.logLevel,
       redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
@@ -67,6 +74,9 @@ export function buildProgram(io: CliIo): Command {
       delivery: io.env.delivery,
       chargingSettings: io.env.charging,
       webhookSecret: io.env.webhookSecret,
+      kamailioEvapi: io.env.kamailioEvapi,
+      radius: io.env.radius ?? undefined,
+      diameter: io.env.diameter ?? undefined,
       demo: flags.demo ?? false,
       logger,
       clock,
@@ -314,6 +324,7 @@ export function buildProgram(io: CliIo): Command {
   registerRatingCommands(program, io);
   registerVoucherCommands(program, io);
   registerChargingCommands(program, io);
+  registerSubscriberCommands(program, io);
   return program;
 }
 
@@ -341,6 +352,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof Refused) {
       io.stderr(`refused: ${error.code}: ${error.message}\n`);
       return exitCodes.refused;
+    }
+    const failure = startupFailureMessage(error);
+    if (failure !== undefined) {
+      io.stderr(`error: ${failure}\n`);
+      return exitCodes.cannotStart;
     }
     throw error;
   }

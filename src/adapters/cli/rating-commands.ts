@@ -1,5 +1,6 @@
 // `tollgate carrier|tariff|rating|rate ...`: carriers, tariff imports with a progress bar and
-// line-numbered errors, routing plans and quotes.
+// line-numbered errors, routing plans per currency (`rating plan set`), named rating plans and
+// their assignments (`rating plan create|list|show|assign|unassign`), and quotes.
 
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { type Command, Option } from 'commander';
 import { isRoundingMode } from '../../core/money/rounding.ts';
 import { type A2BillingColumn, a2billingColumns } from '../../core/rating/a2billing-import.ts';
 import { formatImportIssues } from '../../core/rating/import-issues.ts';
+import type { AssignmentSubjectType, PlanRouting } from '../../core/rating/rating-plans.ts';
 import { type TariffFormat, tariffFormats } from '../../core/rating/rating-service.ts';
 import type { RoutingPlanRecord } from '../../core/rating/rating-store.ts';
 import { systemCaller } from '../../core/shared/principal.ts';
@@ -46,6 +48,184 @@ function readTariffFiles(format: TariffFormat, path: string): Record<string, str
     return files;
   }
   return { [format === 'tollgate' ? 'tariff' : 'ratecard']: readFileSync(path, 'utf8') };
+}
+
+interface RoutingFlags {
+  defaultCarrier?: string;
+  leastCost?: string;
+  accessCodeOnly?: boolean;
+  barred?: string;
+}
+
+/** The carrier selection and barred prefixes that `plan set` and `plan create` take. */
+function routingOf(flags: RoutingFlags): PlanRouting {
+  const chosen = [flags.defaultCarrier, flags.leastCost, flags.accessCodeOnly].filter(
+    (x) => x !== undefined,
+  );
+  if (chosen.length !== 1)
+    throw new UsageError('give exactly one of --default-carrier, --least-cost, --access-code-only');
+  const selection: RoutingPlanRecord['selection'] = flags.defaultCarrier
+    ? { kind: 'default', carrierId: flags.defaultCarrier }
+    : flags.leastCost
+      ? { kind: 'least_cost', carrierIds: flags.leastCost.split(',').map((c) => c.trim()) }
+      : { kind: 'access_code_only' };
+  const barredPrefixes = flags.barred ? flags.barred.split(',').map((p) => p.trim()) : [];
+  if (barredPrefixes.some((p) => !/^[0-9]{1,20}$/.test(p)))
+    throw new UsageError('--barred takes digit prefixes');
+  return { selection, barredPrefixes };
+}
+
+function routingOptions(command: Command): Command {
+  return command
+    .option('--default-carrier <id>', 'route every number to this carrier')
+    .option('--least-cost <ids>', 'comma-separated carriers: the cheapest for the number wins')
+    .option('--access-code-only', 'route only numbers dialled with a carrier access code')
+    .option('--barred <prefixes>', 'comma-separated prefixes to refuse');
+}
+
+interface SubjectFlags {
+  product?: string;
+  account?: string;
+  principal?: string;
+}
+
+function subjectOf(
+  flags: SubjectFlags,
+): { productId: string } | { accountId: string } | { principalId: string } {
+  const given = [flags.product, flags.account, flags.principal].filter((x) => x !== undefined);
+  if (given.length !== 1)
+    throw new UsageError('give exactly one of --product, --account, --principal');
+  if (flags.product !== undefined) return { productId: flags.product };
+  if (flags.account !== undefined) return { accountId: flags.account };
+  return { principalId: flags.principal! };
+}
+
+function subjectOptions(command: Command): Command {
+  return command
+    .option('--product <id>', 'every PIN of this product')
+    .option('--account <id>', 'a subscriber account (acc_ani_… or acc_card_…)')
+    .option('--principal <id>', 'the cards this retailer or distributor sells');
+}
+
+function describeRouting(currency: string, routing: PlanRouting): string {
+  const s = routing.selection;
+  const how =
+    s.kind === 'default'
+      ? `default ${s.carrierId}`
+      : s.kind === 'least_cost'
+        ? `least cost of ${s.carrierIds.join(', ')}`
+        : 'access codes only';
+  const barred = routing.barredPrefixes.length
+    ? `, barred ${routing.barredPrefixes.join(', ')}`
+    : '';
+  return `${currency}: ${how}${barred}`;
+}
+
+/** `tollgate rating plan create|list|show|assign|unassign`: named rating plans. */
+function registerRatingPlanCommands(plan: Command, io: CliIo): void {
+  dbOptions(
+    routingOptions(
+      plan
+        .command('create')
+        .description('Create a named rating plan with its rules for one currency')
+        .requiredOption('--id <id>', 'short id, e.g. premium')
+        .requiredOption('--name <name>', 'display name')
+        .requiredOption('--currency <code>', 'ISO 4217 currency the rules are for'),
+    ),
+  ).action(
+    async (flags: DbFlags & RoutingFlags & { id: string; name: string; currency: string }) => {
+      const routing = routingOf(flags);
+      await withServices(flags, io, async ({ rating }) => {
+        const result = await rating.createRatingPlan(systemCaller, {
+          id: flags.id,
+          name: flags.name,
+          routing: { [currency(flags.currency)]: routing },
+        });
+        if (!result.ok) throw new Refused(result.code, result.message);
+        io.stdout(
+          `created rating plan ${result.value.id}: ${describeRouting(flags.currency, routing)}\n`,
+        );
+      });
+    },
+  );
+  dbOptions(
+    plan.command('list').description('List rating plans').option('--json', 'print JSON'),
+  ).action(async (flags: DbFlags & { json?: boolean }) => {
+    await withServices(flags, io, async ({ rating }) => {
+      const plans = await rating.listRatingPlans();
+      const rows = plans.map(
+        (p) =>
+          `${p.id.padEnd(16)} ${p.name}  (${Object.entries(p.routing)
+            .map(([code, routing]) => describeRouting(code, routing!))
+            .join('; ')})`,
+      );
+      print(io, flags.json ?? false, plans, rows.join('\n') || '(no rating plans)');
+    });
+  });
+  dbOptions(
+    plan
+      .command('show')
+      .description('A rating plan, its rules and what it is assigned to')
+      .argument('<id>')
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, flags: DbFlags & { json?: boolean }) => {
+    await withServices(flags, io, async ({ rating }) => {
+      const found = await rating.getRatingPlan(id);
+      if (!found.ok) throw new Refused(found.code, found.message);
+      const assignments = await rating.listAssignments({ ratingPlanId: id });
+      const lines = [
+        `${found.value.id}: ${found.value.name}`,
+        ...Object.entries(found.value.routing).map(([code, r]) => `  ${describeRouting(code, r!)}`),
+        ...(assignments.length
+          ? assignments.map((a) => `  assigned to ${a.subjectType} ${a.subjectId}`)
+          : ['  assigned to nothing']),
+      ];
+      print(io, flags.json ?? false, { ...found.value, assignments }, lines.join('\n'));
+    });
+  });
+  dbOptions(
+    subjectOptions(
+      plan
+        .command('assign')
+        .description('Assign a rating plan to a product, a subscriber account, or a seller')
+        .argument('<id>', 'the rating plan'),
+    ),
+  ).action(async (id: string, flags: DbFlags & SubjectFlags) => {
+    const subject = subjectOf(flags);
+    await withServices(flags, io, async ({ rating }) => {
+      const result = await rating.assignRatingPlan(systemCaller, { ratingPlanId: id, subject });
+      if (!result.ok) throw new Refused(result.code, result.message);
+      io.stdout(`assigned ${id} to ${result.value.subjectType} ${result.value.subjectId}\n`);
+    });
+  });
+  dbOptions(
+    subjectOptions(
+      plan
+        .command('unassign')
+        .description('Remove the rating plan of a product, a subscriber account, or a seller'),
+    ),
+  ).action(async (flags: DbFlags & SubjectFlags) => {
+    const subject = subjectOf(flags);
+    await withServices(flags, io, async ({ rating }) => {
+      // A principal's assignment is filed under its kind: look it up by id.
+      const [subjectType, subjectId]: [AssignmentSubjectType, string] =
+        'productId' in subject
+          ? ['product', subject.productId]
+          : 'accountId' in subject
+            ? ['subscriber', subject.accountId]
+            : [
+                (await rating.listAssignments({ subjectType: 'distributor' })).some(
+                  (a) => a.subjectId === subject.principalId,
+                )
+                  ? 'distributor'
+                  : 'retailer',
+                subject.principalId,
+              ];
+      const result = await rating.unassignRatingPlan(systemCaller, { subjectType, subjectId });
+      if (!result.ok) throw new Refused(result.code, result.message);
+      io.stdout(`unassigned ${result.value.ratingPlanId} from ${subjectType} ${subjectId}\n`);
+    });
+  });
 }
 
 export function registerRatingCommands(program: Command, io: CliIo): void {
@@ -204,18 +384,16 @@ export function registerRatingCommands(program: Command, io: CliIo): void {
 
   const plan = program
     .command('rating')
-    .description('Routing plans')
+    .description('Routing and rating plans')
     .command('plan')
-    .description('How calls pick a carrier');
+    .description('How calls pick a carrier: per currency (set) and named plans');
   dbOptions(
-    plan
-      .command('set')
-      .description('Set the routing plan of a currency')
-      .requiredOption('--currency <code>', 'ISO 4217 currency of the balances charged')
-      .option('--default-carrier <id>', 'route every number to this carrier')
-      .option('--least-cost <ids>', 'comma-separated carriers: the cheapest for the number wins')
-      .option('--access-code-only', 'route only numbers dialled with a carrier access code')
-      .option('--barred <prefixes>', 'comma-separated prefixes to refuse'),
+    routingOptions(
+      plan
+        .command('set')
+        .description('Set the routing plan of a currency (the fallback of every rating plan)')
+        .requiredOption('--currency <code>', 'ISO 4217 currency of the balances charged'),
+    ),
   ).action(
     async (
       flags: DbFlags & {
@@ -226,21 +404,7 @@ export function registerRatingCommands(program: Command, io: CliIo): void {
         barred?: string;
       },
     ) => {
-      const chosen = [flags.defaultCarrier, flags.leastCost, flags.accessCodeOnly].filter(
-        (x) => x !== undefined,
-      );
-      if (chosen.length !== 1)
-        throw new UsageError(
-          'give exactly one of --default-carrier, --least-cost, --access-code-only',
-        );
-      const selection: RoutingPlanRecord['selection'] = flags.defaultCarrier
-        ? { kind: 'default', carrierId: flags.defaultCarrier }
-        : flags.leastCost
-          ? { kind: 'least_cost', carrierIds: flags.leastCost.split(',').map((c) => c.trim()) }
-          : { kind: 'access_code_only' };
-      const barredPrefixes = flags.barred ? flags.barred.split(',').map((p) => p.trim()) : [];
-      if (barredPrefixes.some((p) => !/^[0-9]{1,20}$/.test(p)))
-        throw new UsageError('--barred takes digit prefixes');
+      const { selection, barredPrefixes } = routingOf(flags);
       await withServices(flags, io, async ({ rating }) => {
         const result = await rating.saveRoutingPlan(systemCaller, {
           currency: currency(flags.currency),
@@ -252,6 +416,8 @@ export function registerRatingCommands(program: Command, io: CliIo): void {
       });
     },
   );
+
+  registerRatingPlanCommands(plan, io);
 
   const rate = program.command('rate').description('Rating');
   dbOptions(

@@ -10,9 +10,8 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { systemCaller } from '../../core/shared/principal.ts';
 import type { ImportRow } from '../../core/vouchers/vouchers.ts';
-import { createServices, type Services } from '../../services.ts';
+import type { Services } from '../../services.ts';
 import { openStore } from '../../store/store.ts';
-import { batchJson, productJson } from '../http/routes/vouchers.ts';
 import { defaultPinKeyFile, loadPinKeyForStore } from '../keys/pin-key-guard.ts';
 import {
   amount,
@@ -32,6 +31,8 @@ async function withVoucherServices<T>(
   io: CliIo,
   work: (services: Services) => Promise<T>,
 ): Promise<T> {
+  // The core is imported when a command needs it, so `tollgate --help` loads none of it.
+  const { createServices } = await import('../../services.ts');
   const database = databaseOf(flags, io);
   const store = await openStore({ ...database, clock });
   try {
@@ -45,6 +46,9 @@ async function withVoucherServices<T>(
     await store.close();
   }
 }
+
+/** The HTTP views of products and batches; their module brings the HTTP schemas with it. */
+const views = () => import('../http/routes/vouchers.ts');
 
 function unwrap<T>(
   result: { ok: true; value: T } | { ok: false; code: string; message: string },
@@ -110,6 +114,7 @@ export function registerVoucherCommands(program: Command, io: CliIo): void {
           lowStockThreshold: integer(String(flags.lowStock), '--low-stock'),
         }),
       );
+      const { productJson } = await views();
       print(io, Boolean(flags.json), productJson(created), created.id);
     });
   });
@@ -122,6 +127,7 @@ export function registerVoucherCommands(program: Command, io: CliIo): void {
       const lines = products.map(
         (p) => `${p.id}  ${p.name}  ${p.faceValueMinor} ${p.currency}  ${p.mode}  ${p.status}`,
       );
+      const { productJson } = await views();
       print(io, Boolean(flags.json), products.map(productJson), lines.join('\n'));
     });
   });
@@ -176,6 +182,7 @@ export function registerVoucherCommands(program: Command, io: CliIo): void {
         const created = unwrap(result);
         const seconds = (performance.now() - startedMs) / 1000;
         const rate = Math.round(created.countCreated / Math.max(seconds, 0.001));
+        const { batchJson } = await views();
         print(
           io,
           Boolean(flags.json),

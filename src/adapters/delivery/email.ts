@@ -3,7 +3,6 @@
 // channel reuses, so both map transport failures to DeliveryError the same way.
 
 import type { Transporter } from 'nodemailer';
-import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type {
   DeliveryChannel,
@@ -64,25 +63,39 @@ export function isEmailAddress(address: string): boolean {
  */
 export class EmailChannel implements DeliveryChannel {
   readonly kind = 'email' as const;
-  readonly #transporter: Transporter<SMTPTransport.SentMessageInfo>;
+  readonly #smtp: SmtpOptions;
   readonly #from: string;
+  #transporter: Promise<Transporter<SMTPTransport.SentMessageInfo>> | undefined;
 
   constructor(options: { smtp: SmtpOptions; from: string }) {
-    const { smtp } = options;
+    this.#smtp = options.smtp;
     this.#from = options.from;
-    this.#transporter = nodemailer.createTransport({
-      host: smtp.host,
-      port: smtp.port,
-      secure: smtp.secure,
-      ...(smtp.auth === undefined ? {} : { auth: { user: smtp.auth.user, pass: smtp.auth.pass } }),
-      requireTLS: smtp.requireTls ?? false,
-      connectionTimeout: smtp.connectionTimeoutMs ?? 10_000,
-      greetingTimeout: smtp.connectionTimeoutMs ?? 10_000,
-      socketTimeout: smtp.socketTimeoutMs ?? 30_000,
-      // nodemailer can log whole messages; these keep it silent so no PIN reaches a log.
-      logger: false,
-      debug: false,
-    });
+  }
+
+  /**
+   * The SMTP transport, made for the first message: nodemailer is imported then, not with every
+   * start of the server, whose voucher routes import this module.
+   */
+  #transport(): Promise<Transporter<SMTPTransport.SentMessageInfo>> {
+    const smtp = this.#smtp;
+    this.#transporter ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport({
+        host: smtp.host,
+        port: smtp.port,
+        secure: smtp.secure,
+        ...(smtp.auth === undefined
+          ? {}
+          : { auth: { user: smtp.auth.user, pass: smtp.auth.pass } }),
+        requireTLS: smtp.requireTls ?? false,
+        connectionTimeout: smtp.connectionTimeoutMs ?? 10_000,
+        greetingTimeout: smtp.connectionTimeoutMs ?? 10_000,
+        socketTimeout: smtp.socketTimeoutMs ?? 30_000,
+        // nodemailer can log whole messages; these keep it silent so no PIN reaches a log.
+        logger: false,
+        debug: false,
+      }),
+    );
+    return this.#transporter;
   }
 
   async deliver(delivery: PinDelivery): Promise<DeliveryReceipt> {
@@ -123,7 +136,7 @@ export class EmailChannel implements DeliveryChannel {
   async sendMail(message: MailMessage): Promise<DeliveryReceipt> {
     let info: SMTPTransport.SentMessageInfo;
     try {
-      info = await this.#transporter.sendMail({
+      info = await (await this.#transport()).sendMail({
         from: this.#from,
         to: message.to,
         subject: message.subject,
@@ -154,7 +167,7 @@ export class EmailChannel implements DeliveryChannel {
 
   /** Closes pooled SMTP connections. */
   close(): void {
-    this.#transporter.close();
+    void this.#transporter?.then((transporter) => transporter.close());
   }
 }
 

@@ -3,9 +3,11 @@
 // lists them all; a test fails when the two drift apart.
 
 import { chargingRefusals } from '../../core/charging/codes.ts';
+import { switchAnswerOf } from '../../core/charging/switch-answers.ts';
 import { accountRefusals, ledgerRefusals } from '../../core/ledger/codes.ts';
 import { principalRefusals } from '../../core/principals/principals.ts';
 import { ratingRefusals } from '../../core/rating/rating-commands.ts';
+import { subscriberRefusals } from '../../core/subscribers/codes.ts';
 import { voucherRefusals } from '../../core/vouchers/codes.ts';
 
 /** Codes that only the HTTP layer produces, with their meaning. */
@@ -18,7 +20,14 @@ export const httpRefusals = {
   unauthorized: 'A valid API key is required (Authorization: Bearer <key>).',
   forbidden: 'The API key does not have the scope this request needs.',
   not_found: 'No such route.',
-  method_not_allowed: 'That method is not allowed here.',
+  method_not_allowed: 'That method is not allowed here; the Allow header lists those that are.',
+  invalid_characters:
+    'A text field holds a NUL character or a lone UTF-16 surrogate, or the body is not UTF-8.',
+  url_invalid: 'The URL is not valid: a percent-encoded part is not UTF-8.',
+  url_too_long: 'A path segment is longer than the server accepts.',
+  http_malformed: 'The request is not valid HTTP (request line or headers).',
+  request_header_too_large: 'The request headers are larger than the server accepts.',
+  request_timeout: 'The request took too long to arrive.',
   idempotency_key_missing: 'Money-moving requests need an Idempotency-Key header.',
   idempotency_key_invalid: 'The Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -',
   amount_invalid:
@@ -39,6 +48,7 @@ export const allRefusals = {
   ...ratingRefusals,
   ...voucherRefusals,
   ...chargingRefusals,
+  ...subscriberRefusals,
 };
 export type ErrorCode = keyof typeof allRefusals;
 
@@ -62,6 +72,12 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   principal_not_found: 404,
   api_key_not_found: 404,
   method_not_allowed: 405,
+  invalid_characters: 400,
+  url_invalid: 400,
+  url_too_long: 414,
+  http_malformed: 400,
+  request_header_too_large: 431,
+  request_timeout: 408,
   exists_with_different_fields: 409,
   hold_already_posted: 409,
   hold_already_voided: 409,
@@ -95,6 +111,13 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   no_route: 422,
   destination_not_allowed: 422,
   routing_plan_missing: 422,
+  rating_plan_not_found: 404,
+  rating_plan_exists: 409,
+  rating_plan_invalid: 422,
+  rating_plan_in_use: 409,
+  rating_plan_currency_missing: 422,
+  assignment_subject_invalid: 422,
+  assignment_not_found: 404,
   internal_error: 500,
   service_unavailable: 503,
   product_not_found: 404,
@@ -128,16 +151,34 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   session_expired: 409,
   request_out_of_order: 409,
   request_conflict: 409,
+  request_number_required: 400,
   callback_url_invalid: 400,
   callback_url_not_allowed: 422,
   threshold_not_found: 404,
   cdr_not_found: 404,
+  subscriber_exists: 409,
+  subscriber_not_found: 404,
+  caller_number_invalid: 400,
+  caller_number_taken: 409,
+  caller_number_not_linked: 404,
+  counterparty_not_allowed: 422,
+  currency_required: 400,
 };
 
-/** The body of every error response; `details` lists per-item problems (a tariff's lines). */
+/**
+ * The body of every error response; `details` lists per-item problems (a tariff's lines). A
+ * refusal a switch can get also carries its RFC 4006 `result_code` and the SIP reply
+ * (`sip_status`) a proxy should answer the call with (core/charging/switch-answers.ts).
+ */
 export function errorBody(code: ErrorCode, message?: string, details?: readonly unknown[]) {
+  const answer = switchAnswerOf(code);
   return {
-    error: { code, message: message ?? allRefusals[code], ...(details ? { details } : {}) },
+    error: {
+      code,
+      message: message ?? allRefusals[code],
+      ...(answer ? { result_code: answer.resultCode, sip_status: answer.sipStatus } : {}),
+      ...(details ? { details } : {}),
+    },
   };
 }
 

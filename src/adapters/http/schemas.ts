@@ -38,6 +38,12 @@ export const ErrorResponse = Type.Object({
   error: Type.Object({
     code: Type.String(),
     message: Type.String(),
+    result_code: Type.Optional(
+      Type.Integer({ description: 'For switches: the RFC 4006 Result-Code of this refusal.' }),
+    ),
+    sip_status: Type.Optional(
+      Type.Integer({ description: 'For switches: the SIP reply to answer the call with.' }),
+    ),
     details: Type.Optional(Type.Array(Type.Unknown())),
   }),
 });

@@ -8,6 +8,8 @@ import { auditEvent } from '../ledger/ledger-commands.ts';
 import type { TransferRequest } from '../ledger/requests.ts';
 import { type Account, balanceOf, newAccount } from '../ledger/types.ts';
 import type { Currency, Minor } from '../money/money.ts';
+import { cost as costOf } from '../rating/cost.ts';
+import type { RatingPlanSource } from '../rating/rating-plans.ts';
 import { newId } from '../shared/ids.ts';
 import { type Caller, systemCaller, systemPrincipal } from '../shared/principal.ts';
 import { ok, type Refusal, type Result, refuse } from '../shared/result.ts';
@@ -19,7 +21,9 @@ import {
   type ChargingSession,
   type CreditAnswer,
   type OutboxEvent,
+  operatorDisconnectReason,
   type RequestType,
+  serverEndReasons,
   supervisionReason,
 } from './charging-types.ts';
 import { type ChargingRefusalCode, chargingRefusals } from './codes.ts';
@@ -57,6 +61,9 @@ export interface RouteSnapshot {
   readonly destinationName: string;
   readonly currency: Currency;
   readonly rateSnapshot: string;
+  /** The rating plan that chose the carrier, and why (core/rating/rating-plans.ts). */
+  readonly ratingPlanId: string | null;
+  readonly ratingPlanSource: RatingPlanSource;
 }
 
 export interface InitiatePayload {
@@ -70,7 +77,10 @@ export interface InitiatePayload {
   readonly calledNumber: string;
   readonly route: RouteSnapshot;
   readonly callbackUrl: string | null;
+  /** When the call was answered, if the switch says so; else the initiate is the answer. */
   readonly answerMs: number | null;
+  /** The call is still ringing: the grant and supervision count from the answer, not now. */
+  readonly ringing: boolean;
   /** Link this caller number to the card, so later calls from it need no PIN. */
   readonly linkAni: string | null;
   readonly policy: GrantPolicy;
@@ -79,9 +89,18 @@ export interface InitiatePayload {
 export interface ReportPayload {
   readonly caller: Caller;
   readonly sessionId: string;
-  readonly requestNumber: number;
+  /**
+   * The switch's request number; null: the next one. Only a report of cumulative use may leave
+   * it out, because only such a report is safe to apply twice.
+   */
+  readonly requestNumber: number | null;
   readonly fingerprint: string;
+  /** Seconds used of the last grant; ignored when `usedSecondsTotal` is given. */
   readonly usedSeconds: number;
+  /** Seconds talked since the answer, in all: what the report adds is this minus what was billed. */
+  readonly usedSecondsTotal: number | null;
+  /** The answer time, when this report brings it (the first report after a ringing initiate). */
+  readonly answerMs: number | null;
   readonly policy: GrantPolicy;
   /**
    * What the session's money was when the request arrived, read outside the transaction: the
@@ -108,15 +127,23 @@ function hintedNeeds(p: ReportPayload): LedgerNeeds {
 
 export interface TerminatePayload extends ReportPayload {
   readonly reason: string;
+  /**
+   * How long after a session began a late terminate may still reconcile a charge the server
+   * made on its own: the request-log retention, since the record of the reconciliation is what
+   * keeps it from happening twice.
+   */
+  readonly reconcileWithinMs: number;
 }
 
 export type InitiateRefusal =
   | 'insufficient_balance'
   | 'unknown_account'
   | 'account_frozen'
-  | 'session_exists';
+  | 'session_exists'
+  | 'session_closed';
 export type ReportRefusal =
   | 'session_not_found'
+  | 'request_number_required'
   | 'session_closed'
   | 'session_expired'
   | 'request_out_of_order'
@@ -232,7 +259,9 @@ async function loadSessionMoney(ledger: LedgerBatch, session: ChargingSession, n
     keys: [],
   });
   ledger.assumeNewKeys(
-    systemKeys(['post', 'void', 'charge', 'hold'].map((step) => holdKey(session, n, step))),
+    systemKeys(
+      ['post', 'void', 'charge', 'hold', 'refund'].map((step) => holdKey(session, n, step)),
+    ),
   );
 }
 
@@ -244,13 +273,16 @@ function answerOf(
   cdrId: string | null,
 ): CreditAnswer {
   const live = session.status === 'active';
+  const talking = live && session.answerMs !== null;
   return {
     sessionId: session.sessionId,
     requestType,
     requestNumber,
     grantedSeconds: live ? session.grantedSeconds : 0,
     finalUnit: live ? session.finalUnit : true,
-    validUntilMs: live ? nowMs + session.grantedSeconds * 1000 : null,
+    validUntilMs: talking ? nowMs + session.grantedSeconds * 1000 : null,
+    deadlineMs: live ? session.deadlineMs : null,
+    answerMs: session.answerMs,
     usedSeconds: session.usedSeconds,
     chargedMinor: session.chargedMinor,
     currency: session.currency,
@@ -276,6 +308,8 @@ function cdrOf(session: ChargingSession, nowMs: number): Cdr {
     destinationName: session.destinationName,
     currency: session.currency,
     rateSnapshot: session.rateSnapshot,
+    ratingPlanId: session.ratingPlanId,
+    ratingPlanSource: session.ratingPlanSource,
     startMs: session.startMs,
     answerMs: session.answerMs,
     endMs: nowMs,
@@ -329,6 +363,41 @@ export function outboxEvent(
 }
 
 /**
+ * The instant a call's price is computed from (time-of-day periods): its answer, or its start
+ * when it was answered at initiate or never answered.
+ */
+function ratingStartOf(session: Pick<ChargingSession, 'answerMs' | 'startMs'>): number {
+  return session.answerMs ?? session.startMs;
+}
+
+/** The seconds a report adds to the call: its own count, or its running total less what was billed. */
+function reportedSecondsOf(p: ReportPayload, session: ChargingSession): number {
+  if (p.usedSecondsTotal === null) return p.usedSeconds;
+  return Math.max(0, p.usedSecondsTotal - session.usedSeconds);
+}
+
+/**
+ * A ringing call's first report with its answer: the grant reserved while it rang is released
+ * and the call starts afresh from the answer, so ringing is never billed and the time-of-day
+ * rate is the one at the answer. The new grant is reserved by the report itself.
+ */
+function answerRingingCall(
+  ledger: LedgerBatch,
+  session: ChargingSession,
+  requestNumber: number,
+  answerMs: number,
+  nowMs: number,
+): ChargingSession {
+  settleHold(ledger, session, requestNumber, 0n, nowMs);
+  return {
+    ...session,
+    answerMs: Math.min(Math.max(answerMs, session.startMs), nowMs),
+    holdId: null,
+    holdMinor: 0n,
+  };
+}
+
+/**
  * Ends a session: settles its last report, releases the rest of the hold and writes the CDR.
  * The session must be active and its money loaded.
  */
@@ -341,13 +410,15 @@ async function finish(
 ): Promise<{ session: ChargingSession; cdr: Cdr }> {
   const { ledger, stores, nowMs } = context;
   const rate = contextOfSnapshot(session.rateSnapshot);
+  // A call that never got an answer is never billed, whatever the switch reports.
+  const talked = session.answerMs === null ? 0 : reportedSeconds;
   const settled = settleUsage({
     rate,
-    startMs: session.startMs,
+    startMs: ratingStartOf(session),
     usedSeconds: session.usedSeconds,
     chargedMinor: session.chargedMinor,
     grantedSeconds: session.grantedSeconds,
-    reportedSeconds,
+    reportedSeconds: talked,
   });
   const charged = settleHold(ledger, session, requestNumber, settled.dueMinor, nowMs);
   const ended: ChargingSession = {
@@ -355,7 +426,10 @@ async function finish(
     status: 'terminated',
     usedSeconds: settled.usedSeconds,
     chargedMinor: session.chargedMinor + charged,
-    grantedSeconds: 0,
+    // What the server charged of the last grant on its own, kept for a late reconciliation.
+    grantedSeconds: serverEndReasons.includes(reason)
+      ? settled.usedSeconds - session.usedSeconds
+      : 0,
     holdId: null,
     holdMinor: 0n,
     finalUnit: true,
@@ -399,13 +473,20 @@ async function openReport(
   p: ReportPayload,
 ): Promise<
   | { kind: 'answer'; result: Result<CreditAnswer, ReportRefusal> }
-  | { kind: 'go'; session: ChargingSession }
+  | { kind: 'go'; session: ChargingSession; requestNumber: number }
+  | { kind: 'ended'; session: ChargingSession; requestNumber: number }
 > {
-  const found = await context.stores.charging.findSessionRequest(
-    p.caller.principal.id,
-    p.sessionId,
-    p.requestNumber,
-  );
+  if (p.requestNumber === null && p.usedSecondsTotal === null && p.usedSeconds > 0) {
+    return { kind: 'answer', result: chargingRefusal('request_number_required') };
+  }
+  const found =
+    p.requestNumber === null
+      ? await lockedSession(context, p)
+      : await context.stores.charging.findSessionRequest(
+          p.caller.principal.id,
+          p.sessionId,
+          p.requestNumber,
+        );
   if (!found) return { kind: 'answer', result: chargingRefusal('session_not_found') };
   const { session, request: record } = found;
   if (record) {
@@ -415,13 +496,190 @@ async function openReport(
         : chargingRefusal('request_conflict');
     return { kind: 'answer', result };
   }
-  if (session.status !== 'active') {
-    return { kind: 'answer', result: chargingRefusal('session_closed') };
-  }
-  if (p.requestNumber <= session.lastRequestNumber) {
+  const requestNumber = p.requestNumber ?? session.lastRequestNumber + 1;
+  if (session.status !== 'active') return { kind: 'ended', session, requestNumber };
+  if (requestNumber <= session.lastRequestNumber) {
     return { kind: 'answer', result: chargingRefusal('request_out_of_order') };
   }
-  return { kind: 'go', session };
+  return { kind: 'go', session, requestNumber };
+}
+
+/** A session by the switch's id, locked, for a report that leaves the request number out. */
+async function lockedSession(
+  context: WriteContext,
+  p: ReportPayload,
+): Promise<{ session: ChargingSession; request: null } | null> {
+  const session = await context.stores.charging.findSession(p.caller.principal.id, p.sessionId);
+  return session ? { session, request: null } : null;
+}
+
+/**
+ * Settles a report on a talking call and reserves its next grant: the common core of every
+ * update. The grant counts from now, the moment its answer is sent.
+ */
+function regrant(
+  context: WriteContext,
+  session: ChargingSession,
+  requestNumber: number,
+  reportedSeconds: number,
+  policy: GrantPolicy,
+): ChargingSession {
+  const { ledger, nowMs } = context;
+  const rate = contextOfSnapshot(session.rateSnapshot);
+  const startMs = ratingStartOf(session);
+  const settled = settleUsage({
+    rate,
+    startMs,
+    usedSeconds: session.usedSeconds,
+    chargedMinor: session.chargedMinor,
+    grantedSeconds: session.grantedSeconds,
+    reportedSeconds,
+  });
+  const chargedMinor =
+    session.chargedMinor + settleHold(ledger, session, requestNumber, settled.dueMinor, nowMs);
+  const account = ledger.account(session.accountId);
+  const usable = account !== null && account.status === 'open';
+  let grant = nextGrant({
+    rate,
+    startMs,
+    usedSeconds: settled.usedSeconds,
+    chargedMinor,
+    availableMinor: usable ? balanceOf(account).availableMinor : 0n,
+    policy,
+  });
+  const key = holdKey(session, requestNumber, 'hold');
+  let held = reserve(ledger, session, key, grant.holdMinor, grant.grantedSeconds, policy, nowMs);
+  if (!held.ok || !usable) {
+    grant = { grantedSeconds: 0, holdMinor: 0n, finalUnit: true, remainingSeconds: 0 };
+    held = ok(null);
+  }
+  return {
+    ...session,
+    usedSeconds: settled.usedSeconds,
+    chargedMinor,
+    grantedSeconds: grant.grantedSeconds,
+    holdId: held.value,
+    holdMinor: grant.holdMinor,
+    finalUnit: grant.finalUnit,
+    lastRequestNumber: requestNumber,
+    deadlineMs: nowMs + (grant.grantedSeconds + policy.graceSeconds) * 1000,
+  };
+}
+
+/**
+ * The server ends a live call on its own (supervision, an operator): `presumedSeconds` of the
+ * current grant are charged, and the switch is told to disconnect if it gave a channel.
+ */
+async function endByServer(
+  context: WriteContext,
+  session: ChargingSession,
+  presumedSeconds: number,
+  reason: string,
+): Promise<{ cdrId: string; usedSeconds: number; chargedMinor: Minor }> {
+  const { stores, ledger, nowMs } = context;
+  const requestNumber = session.lastRequestNumber + 1;
+  await loadSessionMoney(ledger, session, requestNumber);
+  const { session: ended, cdr } = await finish(
+    context,
+    session,
+    requestNumber,
+    presumedSeconds,
+    reason,
+  );
+  if (session.callbackUrl !== null) {
+    await stores.charging.insertOutbox(
+      outboxEvent(session.callbackUrl, 'charging.disconnect', nowMs, {
+        session_id: ended.sessionId,
+        reason,
+        cdr_id: cdr.id,
+        billed_seconds: ended.usedSeconds,
+        cost: ended.chargedMinor.toString(),
+        currency: ended.currency,
+      }),
+    );
+  }
+  return { cdrId: cdr.id, usedSeconds: ended.usedSeconds, chargedMinor: ended.chargedMinor };
+}
+
+/**
+ * A terminate for a session the server already ended on its own (supervision after a lost
+ * report, an operator's disconnect, Tollgate down during the call): the part of the last grant
+ * the server charged without a report is set to what the switch now reports, and the difference
+ * is refunded. It happens once, recorded under the request number the server used to end the
+ * session, and only while request records are kept; a terminate never charges more than the
+ * server already did.
+ */
+async function reconcile(
+  context: WriteContext,
+  p: TerminatePayload,
+  session: ChargingSession,
+): Promise<Result<CreditAnswer, ReportRefusal>> {
+  const { stores, ledger, nowMs } = context;
+  const endNumber = session.lastRequestNumber;
+  const reconcilable =
+    serverEndReasons.includes(session.reason ?? '') &&
+    nowMs < session.startMs + p.reconcileWithinMs;
+  if (!reconcilable) return chargingRefusal('session_closed');
+  const record = await stores.charging.findRequest(session.id, endNumber);
+  if (record) {
+    return record.fingerprint === p.fingerprint
+      ? ok(record.answer)
+      : chargingRefusal('session_closed');
+  }
+  await loadSessionMoney(ledger, session, endNumber);
+  const presumed = session.grantedSeconds;
+  const before = session.usedSeconds - presumed;
+  const reported = p.usedSecondsTotal === null ? p.usedSeconds : p.usedSecondsTotal - before;
+  const usedSeconds = before + Math.min(presumed, Math.max(0, reported));
+  const cost = costOf(contextOfSnapshot(session.rateSnapshot), ratingStartOf(session), usedSeconds);
+  const refundMinor = session.chargedMinor > cost ? session.chargedMinor - cost : 0n;
+  let refunded = true;
+  if (refundMinor > 0n) {
+    const moved = ledger.apply(
+      systemCaller,
+      {
+        kind: 'transfer',
+        idempotencyKey: holdKey(session, endNumber, 'refund'),
+        debitAccountId: session.revenueAccountId,
+        creditAccountId: session.accountId,
+        amountMinor: refundMinor,
+        currency: session.currency,
+        code: 'call_refund',
+        memo: `call ${session.id} reconciled`,
+      },
+      nowMs,
+    );
+    refunded = moved.ok;
+  }
+  // A refund the ledger refuses (an operator froze the revenue account) leaves the charge as
+  // the server made it; the report is still recorded, so it is not tried again.
+  const reconciled: ChargingSession = {
+    ...session,
+    usedSeconds: refunded ? usedSeconds : session.usedSeconds,
+    chargedMinor: refunded ? cost : session.chargedMinor,
+    grantedSeconds: 0,
+  };
+  await stores.charging.saveSession(reconciled);
+  const cdrId = await stores.charging.updateCdrUsage(
+    session.id,
+    reconciled.usedSeconds,
+    reconciled.chargedMinor,
+  );
+  const answer = answerOf(reconciled, 'terminate', p.requestNumber ?? endNumber, nowMs, cdrId);
+  // Recorded under the number the server ended the session with (what keeps this to once),
+  // and under the switch's own number, so that its repeat gets this answer again.
+  for (const requestNumber of new Set([endNumber, p.requestNumber ?? endNumber])) {
+    await stores.charging.insertRequest({
+      sessionPk: session.id,
+      requestNumber,
+      requestType: 'terminate',
+      fingerprint: p.fingerprint,
+      answer,
+      createdAtMs: nowMs,
+    });
+  }
+  await watchThreshold(context, session.accountId);
+  return ok(answer);
 }
 
 export const chargingCommands = {
@@ -442,6 +700,9 @@ export const chargingCommands = {
         p.requestNumber,
       );
       if (existing) {
+        // A session id is one call: once it has ended, a new initiate with it is refused, never
+        // answered with the old grant (a switch reusing a Call-ID would otherwise talk for free).
+        if (existing.session.status !== 'active') return chargingRefusal('session_closed');
         const record = existing.request;
         if (record && record.fingerprint === p.fingerprint) {
           return ok({ ...record.answer, replayed: true });
@@ -466,9 +727,10 @@ export const chargingCommands = {
         return chargingRefusal('insufficient_balance');
       }
       const rate = contextOfSnapshot(route.rateSnapshot);
+      const answerMs = p.ringing ? null : Math.min(p.answerMs ?? nowMs, nowMs);
       const grant = nextGrant({
         rate,
-        startMs: nowMs,
+        startMs: answerMs ?? nowMs,
         usedSeconds: 0,
         chargedMinor: 0n,
         availableMinor,
@@ -503,9 +765,11 @@ export const chargingCommands = {
         prefix: route.prefix,
         destinationName: route.destinationName,
         rateSnapshot: route.rateSnapshot,
+        ratingPlanId: route.ratingPlanId,
+        ratingPlanSource: route.ratingPlanSource,
         status: 'active',
         startMs: nowMs,
-        answerMs: p.answerMs,
+        answerMs,
         endMs: null,
         usedSeconds: 0,
         chargedMinor: 0n,
@@ -514,7 +778,10 @@ export const chargingCommands = {
         holdMinor: grant.holdMinor,
         finalUnit: grant.finalUnit,
         lastRequestNumber: p.requestNumber,
-        deadlineMs: nowMs + (grant.grantedSeconds + policy.graceSeconds) * 1000,
+        // A ringing call is supervised against the longest ring; its grant starts at the answer.
+        deadlineMs:
+          nowMs +
+          ((p.ringing ? policy.ringSecondsMax : grant.grantedSeconds) + policy.graceSeconds) * 1000,
         callbackUrl: p.callbackUrl,
         reason: null,
       };
@@ -546,62 +813,28 @@ export const chargingCommands = {
     async run(context, p) {
       const opened = await openReport(context, p);
       if (opened.kind === 'answer') return opened.result;
-      const { session } = opened;
+      if (opened.kind === 'ended') return chargingRefusal('session_closed');
+      const { requestNumber } = opened;
       const { stores, ledger, nowMs } = context;
-      if (nowMs > session.deadlineMs) return chargingRefusal('session_expired');
-      await loadSessionMoney(ledger, session, p.requestNumber);
-      const rate = contextOfSnapshot(session.rateSnapshot);
-      const settled = settleUsage({
-        rate,
-        startMs: session.startMs,
-        usedSeconds: session.usedSeconds,
-        chargedMinor: session.chargedMinor,
-        grantedSeconds: session.grantedSeconds,
-        reportedSeconds: p.usedSeconds,
-      });
-      const chargedMinor =
-        session.chargedMinor +
-        settleHold(ledger, session, p.requestNumber, settled.dueMinor, nowMs);
-      const account = ledger.account(session.accountId);
-      const usable = account !== null && account.status === 'open';
-      let grant = nextGrant({
-        rate,
-        startMs: session.startMs,
-        usedSeconds: settled.usedSeconds,
-        chargedMinor,
-        availableMinor: usable ? balanceOf(account).availableMinor : 0n,
-        policy: p.policy,
-      });
-      const key = holdKey(session, p.requestNumber, 'hold');
-      let held = reserve(
-        ledger,
-        session,
-        key,
-        grant.holdMinor,
-        grant.grantedSeconds,
-        p.policy,
-        nowMs,
-      );
-      if (!held.ok || !usable) {
-        grant = { grantedSeconds: 0, holdMinor: 0n, finalUnit: true, remainingSeconds: 0 };
-        held = ok(null);
+      if (nowMs > opened.session.deadlineMs) return chargingRefusal('session_expired');
+      await loadSessionMoney(ledger, opened.session, requestNumber);
+      let session = opened.session;
+      let next: ChargingSession;
+      if (session.answerMs === null && p.answerMs === null) {
+        // Still ringing: nothing is billed and the grant waits for the answer; the deadline
+        // stays the ring limit set at initiate.
+        next = { ...session, lastRequestNumber: requestNumber };
+      } else {
+        if (session.answerMs === null && p.answerMs !== null) {
+          session = answerRingingCall(ledger, session, requestNumber, p.answerMs, nowMs);
+        }
+        next = regrant(context, session, requestNumber, reportedSecondsOf(p, session), p.policy);
       }
-      const next: ChargingSession = {
-        ...session,
-        usedSeconds: settled.usedSeconds,
-        chargedMinor,
-        grantedSeconds: grant.grantedSeconds,
-        holdId: held.value,
-        holdMinor: grant.holdMinor,
-        finalUnit: grant.finalUnit,
-        lastRequestNumber: p.requestNumber,
-        deadlineMs: nowMs + (grant.grantedSeconds + p.policy.graceSeconds) * 1000,
-      };
-      const answer = answerOf(next, 'update', p.requestNumber, nowMs, null);
+      const answer = answerOf(next, 'update', requestNumber, nowMs, null);
       await stores.charging.saveSession(next);
       await stores.charging.insertRequest({
         sessionPk: session.id,
-        requestNumber: p.requestNumber,
+        requestNumber,
         requestType: 'update',
         fingerprint: p.fingerprint,
         answer,
@@ -617,19 +850,25 @@ export const chargingCommands = {
     async run(context, p) {
       const opened = await openReport(context, p);
       if (opened.kind === 'answer') return opened.result;
+      if (opened.kind === 'ended') return reconcile(context, p, opened.session);
+      const { requestNumber } = opened;
       const { stores, ledger, nowMs } = context;
-      await loadSessionMoney(ledger, opened.session, p.requestNumber);
+      await loadSessionMoney(ledger, opened.session, requestNumber);
+      let live = opened.session;
+      if (live.answerMs === null && p.answerMs !== null) {
+        live = answerRingingCall(ledger, live, requestNumber, p.answerMs, nowMs);
+      }
       const { session, cdr } = await finish(
         context,
-        opened.session,
-        p.requestNumber,
-        p.usedSeconds,
+        live,
+        requestNumber,
+        reportedSecondsOf(p, live),
         p.reason,
       );
-      const answer = answerOf(session, 'terminate', p.requestNumber, nowMs, cdr.id);
+      const answer = answerOf(session, 'terminate', requestNumber, nowMs, cdr.id);
       await stores.charging.insertRequest({
         sessionPk: session.id,
-        requestNumber: p.requestNumber,
+        requestNumber,
         requestType: 'terminate',
         fingerprint: p.fingerprint,
         answer,
@@ -641,37 +880,44 @@ export const chargingCommands = {
 
   /**
    * Ends a session whose grant ran out with no word from the switch. Policy: the whole grant is
-   * charged (the switch was allowed to use it and has not said otherwise), the rest of the money
-   * is released, the CDR says `supervision_timeout`, and the switch is told to disconnect. The
-   * session row is locked and re-checked, so of two processes only one ever acts.
+   * charged (the switch was allowed to use it and has not said otherwise; a call that never got
+   * its answer is charged nothing), the rest of the money is released, the CDR says
+   * `supervision_timeout`, and the switch is told to disconnect. A terminate that arrives later
+   * reconciles the charge to what the switch reports. The session row is locked and re-checked,
+   * so of two processes only one ever acts.
    */
   'charging.supervise': defineCommand<{ sessionPk: string }, string | null>({
     async run(context, { sessionPk }) {
-      const { stores, ledger, nowMs } = context;
-      const session = await stores.charging.lockSession(sessionPk);
-      if (session?.status !== 'active' || session.deadlineMs > nowMs) return null;
-      const requestNumber = session.lastRequestNumber + 1;
-      await loadSessionMoney(ledger, session, requestNumber);
-      const { session: ended, cdr } = await finish(
-        context,
-        session,
-        requestNumber,
-        session.grantedSeconds,
-        supervisionReason,
-      );
-      if (session.callbackUrl !== null) {
-        await stores.charging.insertOutbox(
-          outboxEvent(session.callbackUrl, 'charging.disconnect', nowMs, {
-            session_id: ended.sessionId,
-            reason: supervisionReason,
-            cdr_id: cdr.id,
-            billed_seconds: ended.usedSeconds,
-            cost: ended.chargedMinor.toString(),
-            currency: ended.currency,
-          }),
-        );
-      }
-      return cdr.id;
+      const session = await context.stores.charging.lockSession(sessionPk);
+      if (session?.status !== 'active' || session.deadlineMs > context.nowMs) return null;
+      const ended = await endByServer(context, session, session.grantedSeconds, supervisionReason);
+      return ended.cdrId;
+    },
+  }),
+
+  /**
+   * An operator ends a live call now: the seconds talked in the current grant so far are
+   * charged, the rest is released, and the switch is told to disconnect through the session's
+   * disconnect channel. A later terminate from the switch reconciles the charge, once.
+   */
+  'charging.disconnect': defineCommand<
+    { sessionPk: string; policy: GrantPolicy },
+    Result<
+      { cdrId: string; usedSeconds: number; chargedMinor: Minor },
+      'session_not_found' | 'session_closed'
+    >
+  >({
+    async run(context, { sessionPk, policy }) {
+      const session = await context.stores.charging.lockSession(sessionPk);
+      if (!session) return chargingRefusal('session_not_found');
+      if (session.status !== 'active') return chargingRefusal('session_closed');
+      // The current grant began when its answer was sent: its deadline less the grant and grace.
+      const grantStartMs =
+        session.deadlineMs - (session.grantedSeconds + policy.graceSeconds) * 1000;
+      const talked = Math.floor((context.nowMs - grantStartMs) / 1000);
+      const presumed = Math.min(session.grantedSeconds, Math.max(0, talked));
+      const ended = await endByServer(context, session, presumed, operatorDisconnectReason);
+      return ok(ended);
     },
   }),
 

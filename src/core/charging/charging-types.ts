@@ -3,6 +3,7 @@
 // database can continue it, and a restart loses nothing.
 
 import type { Currency, Minor } from '../money/money.ts';
+import type { RatingPlanSource } from '../rating/rating-plans.ts';
 
 export const sessionStatuses = ['active', 'terminated'] as const;
 export type SessionStatus = (typeof sessionStatuses)[number];
@@ -13,6 +14,15 @@ export type RequestType = (typeof requestTypes)[number];
 
 /** Why a session ended. Switches send their own cause; the server uses `supervision_timeout`. */
 export const supervisionReason = 'supervision_timeout';
+
+/** Why a session ended when an operator ended the call (`POST …/sessions/{id}/disconnect`). */
+export const operatorDisconnectReason = 'operator_disconnect';
+
+/**
+ * Sessions the server ended on its own: their last grant was charged as the server presumed it,
+ * and a late report from the switch may reconcile that charge (once) to what was really used.
+ */
+export const serverEndReasons: readonly string[] = [supervisionReason, operatorDisconnectReason];
 
 export interface ChargingSession {
   /** Our id (`ses_…`). */
@@ -33,6 +43,10 @@ export interface ChargingSession {
   readonly currency: Currency;
   /** The rate the call is priced at, fixed at initiate (rate-snapshot.ts). */
   readonly rateSnapshot: string;
+  /** The rating plan that chose the carrier; null for the currency's plan and the product's carrier. */
+  readonly ratingPlanId: string | null;
+  /** Why that plan applied (core/rating/rating-plans.ts): subscriber, product, …, currency. */
+  readonly ratingPlanSource: RatingPlanSource;
   /** Where the call's money goes: the carrier's revenue account in this currency. */
   readonly revenueAccountId: string;
   readonly status: SessionStatus;
@@ -43,7 +57,10 @@ export interface ChargingSession {
   readonly usedSeconds: number;
   /** Money posted so far: always cost(usedSeconds) unless a hold was lost. */
   readonly chargedMinor: Minor;
-  /** The current grant in seconds, from the last answer. */
+  /**
+   * The current grant in seconds, from the last answer. Once the server has ended a session
+   * itself, the seconds of the last grant it charged without a report (see `serverEndReasons`).
+   */
   readonly grantedSeconds: number;
   /** The hold that reserves the current grant; null when it costs nothing. */
   readonly holdId: string | null;
@@ -65,8 +82,15 @@ export interface CreditAnswer {
   /** Seconds the switch may use from this answer on; 0 tells it to disconnect now. */
   readonly grantedSeconds: number;
   readonly finalUnit: boolean;
-  /** The grant is valid until this instant (start of the grant + granted seconds). */
+  /**
+   * The grant is valid until this instant (start of the grant + granted seconds); null while the
+   * call rings (the grant counts from the answer) and once it has ended.
+   */
   readonly validUntilMs: number | null;
+  /** When the server ends the session unless the switch speaks first; null once ended. */
+  readonly deadlineMs: number | null;
+  /** When the call was answered; null while it rings, and for a call never answered. */
+  readonly answerMs: number | null;
   readonly usedSeconds: number;
   readonly chargedMinor: Minor;
   readonly currency: Currency;
@@ -101,6 +125,9 @@ export interface Cdr {
   readonly destinationName: string;
   readonly currency: Currency;
   readonly rateSnapshot: string;
+  /** The rating plan that chose the carrier, and why (as on the session). */
+  readonly ratingPlanId: string | null;
+  readonly ratingPlanSource: RatingPlanSource;
   readonly startMs: number;
   readonly answerMs: number | null;
   readonly endMs: number;
@@ -165,6 +192,12 @@ export interface ChargingTxStore {
    */
   pruneRequests(beforeSessionPk: string, limit: number): Promise<number>;
   insertCdr(cdr: Cdr): Promise<void>;
+  /** Rewrites the billed seconds and cost of a session's CDR; returns its id, or null. */
+  updateCdrUsage(
+    sessionPk: string,
+    billedSeconds: number,
+    costMinor: Minor,
+  ): Promise<string | null>;
   getThreshold(accountId: string): Promise<BalanceThreshold | null>;
   saveThreshold(threshold: BalanceThreshold): Promise<void>;
   deleteThreshold(accountId: string): Promise<boolean>;
@@ -176,6 +209,11 @@ export interface ChargingTxStore {
     change: Pick<OutboxEvent, 'status' | 'attempts' | 'nextAttemptMs' | 'lastError'>,
   ): Promise<void>;
   saveAniLink(link: AniLink): Promise<void>;
+  /** A caller number's link, locked on PostgreSQL. */
+  findAniLink(ani: string): Promise<AniLink | null>;
+  /** Adds a link; fails (and the transaction is retried) if another process added one first. */
+  insertAniLink(link: AniLink): Promise<void>;
+  deleteAniLink(ani: string): Promise<void>;
 }
 
 /** Reads outside a write transaction: the last committed state. */

@@ -316,12 +316,259 @@ describeEachStore('charging', (kind) => {
       reason: 'supervision_timeout',
       billed_seconds: 60,
     });
-    const after = await e.charging.terminate(sw, {
+    // The switch's terminate arrives late and agrees with the server: nothing to give back.
+    const after = value(
+      await e.charging.terminate(sw, { sessionId: 'silent-1', requestNumber: 1, usedSeconds: 60 }),
+    );
+    expect(after).toMatchObject({ usedSeconds: 60, chargedMinor: 70n, grantedSeconds: 0 });
+    const again = await e.charging.terminate(sw, {
       sessionId: 'silent-1',
-      requestNumber: 1,
-      usedSeconds: 60,
+      requestNumber: 2,
+      usedSeconds: 10,
     });
-    expect(after.ok ? 'ok' : after.code).toBe('session_closed');
+    expect(again.ok ? 'ok' : again.code).toBe('session_closed');
+    expect((await balanceOfAccount(e, accountId)).postedMinor).toBe(930n);
+  });
+
+  it('reconciles a call the server ended to the late terminate: the difference is refunded, once', async () => {
+    const { e, sw } = await start({ requestLogDays: 1 });
+    const accountId = await fundAni(e, '15550041', 1000n);
+    const first = value(
+      await e.charging.initiate(sw, {
+        sessionId: 'lost-1',
+        subscriber: { ani: '15550041' },
+        calledNumber: us,
+      }),
+    );
+    expect(first.grantedSeconds).toBe(60);
+    value(await e.charging.update(sw, { sessionId: 'lost-1', requestNumber: 1, usedSeconds: 60 }));
+    // Tollgate was down for the rest of the call: supervision charges the whole second grant.
+    e.clock.advanceMs(71_000);
+    expect(await e.charging.superviseDue()).toBe(1);
+    expect((await balanceOfAccount(e, accountId)).postedMinor).toBe(1000n - 130n);
+    // The switch reports that the second grant was used for 25 s only.
+    const terminate = { sessionId: 'lost-1', requestNumber: 2, usedSeconds: 25 };
+    const late = value(await e.charging.terminate(sw, terminate));
+    expect(late).toMatchObject({ usedSeconds: 85, chargedMinor: 95n, requestType: 'terminate' });
+    expect(late.cdrId).not.toBeNull();
+    expect((await balanceOfAccount(e, accountId)).postedMinor).toBe(1000n - 95n);
+    const [cdr] = await e.charging.listCdrs(sw, { limit: 10 });
+    expect(cdr).toMatchObject({ billedSeconds: 85, costMinor: 95n, reason: 'supervision_timeout' });
+    // A repeat answers the same and moves nothing; another report is refused.
+    expect(value(await e.charging.terminate(sw, terminate))).toEqual(late);
+    const other = await e.charging.terminate(sw, {
+      ...terminate,
+      requestNumber: 3,
+      usedSeconds: 1,
+    });
+    expect(other.ok ? 'ok' : other.code).toBe('session_closed');
+    expect((await balanceOfAccount(e, accountId)).postedMinor).toBe(1000n - 95n);
+    const revenue = await balanceOfAccount(e, carrierRevenueAccountId('acme', 'USD'));
+    expect(revenue.postedMinor).toBe(95n);
+  });
+
+  it('does not reconcile after the request log is gone, nor charge more than the server did', async () => {
+    const { e, sw } = await start({ requestLogDays: 1 });
+    const accountId = await fundAni(e, '15550042', 1000n);
+    await endedByServer(e, sw, '15550042', 'http://127.0.0.1:9/x');
+    const more = value(
+      await e.charging.terminate(sw, {
+        sessionId: 'silent-15550042',
+        requestNumber: 1,
+        usedSeconds: 600,
+      }),
+    );
+    expect(more).toMatchObject({ usedSeconds: 60, chargedMinor: 70n });
+    const { e: e2, sw: sw2 } = { e, sw };
+    const accountB = await fundAni(e2, '15550043', 1000n);
+    await endedByServer(e2, sw2, '15550043', 'http://127.0.0.1:9/x');
+    e2.clock.advanceMs(86_400_000);
+    const tooLate = await e2.charging.terminate(sw2, {
+      sessionId: 'silent-15550043',
+      requestNumber: 1,
+      usedSeconds: 5,
+    });
+    expect(tooLate.ok ? 'ok' : tooLate.code).toBe('session_closed');
+    expect((await balanceOfAccount(e, accountId)).postedMinor).toBe(930n);
+    expect((await balanceOfAccount(e, accountB)).postedMinor).toBe(930n);
+  });
+
+  it('bills a call that rang first from its answer: ringing is never billed', async () => {
+    const { e, sw } = await start();
+    const accountId = await fundAni(e, '15550044', 1000n);
+    const ringing = value(
+      await e.charging.initiate(sw, {
+        sessionId: 'ring-1',
+        subscriber: { ani: '15550044' },
+        calledNumber: us,
+        answered: false,
+      }),
+    );
+    expect(ringing).toMatchObject({ grantedSeconds: 60, validUntilMs: null, answerMs: null });
+    // While it rings the grant does not run: 15 s of ringing, and a keep-alive in between.
+    expect(ringing.deadlineMs).toBe(chargingEpochMs + (300 + 10) * 1000);
+    e.clock.advanceMs(10_000);
+    const keepAlive = value(
+      await e.charging.update(sw, { sessionId: 'ring-1', requestNumber: 1, usedSeconds: 0 }),
+    );
+    expect(keepAlive).toMatchObject({ validUntilMs: null, chargedMinor: 0n, usedSeconds: 0 });
+    e.clock.advanceMs(5_000);
+    const answeredAtMs = e.clock.nowMs();
+    const answered = value(
+      await e.charging.update(sw, { sessionId: 'ring-1', requestNumber: 2, answeredAtMs }),
+    );
+    expect(answered).toMatchObject({
+      answerMs: answeredAtMs,
+      grantedSeconds: 60,
+      validUntilMs: answeredAtMs + 60_000,
+      deadlineMs: answeredAtMs + 70_000,
+      chargedMinor: 0n,
+    });
+    e.clock.advanceMs(5_000);
+    const end = value(
+      await e.charging.terminate(sw, { sessionId: 'ring-1', requestNumber: 3, usedSeconds: 5 }),
+    );
+    expect(end).toMatchObject({ usedSeconds: 5, chargedMinor: 15n });
+    const [cdr] = await e.charging.listCdrs(sw, { limit: 10 });
+    expect(cdr).toMatchObject({ answerMs: answeredAtMs, billedSeconds: 5, costMinor: 15n });
+    expect(cdr!.startMs).toBe(chargingEpochMs);
+    expect(await balanceOfAccount(e, accountId)).toMatchObject({
+      postedMinor: 985n,
+      heldMinor: 0n,
+    });
+  });
+
+  it('ends a call that rings past the ring limit unbilled, and one hung up while ringing too', async () => {
+    const { e, sw } = await start({ ringSecondsMax: 30 });
+    const accountId = await fundAni(e, '15550045', 1000n);
+    for (const sessionId of ['ring-forever', 'ring-cancel']) {
+      value(
+        await e.charging.initiate(sw, {
+          sessionId,
+          subscriber: { ani: '15550045' },
+          calledNumber: us,
+          answered: false,
+          callbackUrl: 'http://127.0.0.1:9/x',
+        }),
+      );
+    }
+    const cancelled = value(
+      await e.charging.terminate(sw, {
+        sessionId: 'ring-cancel',
+        requestNumber: 1,
+        usedSeconds: 7,
+        reason: 'cancel',
+      }),
+    );
+    expect(cancelled).toMatchObject({ usedSeconds: 0, chargedMinor: 0n, answerMs: null });
+    e.clock.advanceMs(39_000);
+    expect(await e.charging.superviseDue()).toBe(0);
+    e.clock.advanceMs(2_000);
+    expect(await e.charging.superviseDue()).toBe(1);
+    const cdrs = await e.charging.listCdrs(sw, { limit: 10 });
+    expect(cdrs.map((c) => [c.billedSeconds, c.costMinor, c.answerMs])).toEqual([
+      [0, 0n, null],
+      [0, 0n, null],
+    ]);
+    expect(await balanceOfAccount(e, accountId)).toMatchObject({
+      postedMinor: 1000n,
+      heldMinor: 0n,
+    });
+  });
+
+  it('refuses an initiate that reuses the id of an ended session, rather than replaying its grant', async () => {
+    const { e, sw } = await start();
+    await fundAni(e, '15550046', 1000n);
+    const request = { sessionId: 'reused@host', subscriber: { ani: '15550046' }, calledNumber: us };
+    value(await e.charging.initiate(sw, request));
+    expect(value(await e.charging.initiate(sw, request)).replayed).toBe(true);
+    value(
+      await e.charging.terminate(sw, {
+        sessionId: 'reused@host',
+        requestNumber: 1,
+        usedSeconds: 3,
+      }),
+    );
+    const reused = await e.charging.initiate(sw, request);
+    expect(reused.ok ? 'ok' : reused.code).toBe('session_closed');
+  });
+
+  it('takes cumulative use without request numbers, and a repeat of it charges nothing more', async () => {
+    const { e, sw } = await start();
+    const accountId = await fundAni(e, '15550047', 1000n);
+    value(
+      await e.charging.initiate(sw, {
+        sessionId: 'total-1',
+        subscriber: { ani: '15550047' },
+        calledNumber: us,
+      }),
+    );
+    const first = value(
+      await e.charging.update(sw, { sessionId: 'total-1', usedSecondsTotal: 30 }),
+    );
+    expect(first).toMatchObject({ usedSeconds: 30, chargedMinor: 40n, requestNumber: 1 });
+    const repeat = value(
+      await e.charging.update(sw, { sessionId: 'total-1', usedSecondsTotal: 30 }),
+    );
+    expect(repeat).toMatchObject({ usedSeconds: 30, chargedMinor: 40n, requestNumber: 2 });
+    const delta = await e.charging.update(sw, { sessionId: 'total-1', usedSeconds: 5 });
+    expect(delta.ok ? 'ok' : delta.code).toBe('request_number_required');
+    const end = value(
+      await e.charging.terminate(sw, { sessionId: 'total-1', usedSecondsTotal: 42 }),
+    );
+    expect(end).toMatchObject({ usedSeconds: 42, chargedMinor: 52n });
+    expect((await balanceOfAccount(e, accountId)).postedMinor).toBe(948n);
+  });
+
+  it('takes an internal disconnect channel only from the server’s own switch adapters', async () => {
+    const { e, sw } = await start();
+    await fundAni(e, '15550049', 1000n);
+    const request = {
+      sessionId: 'agent-1',
+      subscriber: { ani: '15550049' },
+      calledNumber: us,
+      callbackUrl: `kamailio:${sw.principal.id}`,
+    };
+    const fromClient = await e.charging.initiate(sw, request);
+    expect(fromClient.ok ? 'ok' : fromClient.code).toBe('callback_url_invalid');
+    value(await e.charging.initiate(sw, { ...request, callbackFromAdapter: true }));
+    e.clock.advanceMs(71_000);
+    expect(await e.charging.superviseDue()).toBe(1);
+    const events = await e.charging.listOutbox({ topic: 'charging.disconnect', limit: 10 });
+    expect(events.map((event) => event.url)).toEqual([`kamailio:${sw.principal.id}`]);
+  });
+
+  it('lets an operator end a live call: the seconds talked are charged and the switch is told', async () => {
+    const { e, sw } = await start();
+    const accountId = await fundAni(e, '15550048', 1000n);
+    value(
+      await e.charging.initiate(sw, {
+        sessionId: 'cut-1',
+        subscriber: { ani: '15550048' },
+        calledNumber: us,
+        callbackUrl: 'http://127.0.0.1:9/hangup',
+      }),
+    );
+    e.clock.advanceMs(20_000);
+    const session = await e.charging.session(sw, 'cut-1');
+    const cut = value(await e.charging.disconnect(systemCaller, session!.id));
+    expect(cut).toMatchObject({ usedSeconds: 20, chargedMinor: 30n });
+    const again = await e.charging.disconnect(systemCaller, session!.id);
+    expect(again.ok ? 'ok' : again.code).toBe('session_closed');
+    const events = await e.charging.listOutbox({ topic: 'charging.disconnect', limit: 10 });
+    expect(events.map((event) => JSON.parse(event.payload).data)).toEqual([
+      expect.objectContaining({
+        session_id: 'cut-1',
+        reason: 'operator_disconnect',
+        billed_seconds: 20,
+      }),
+    ]);
+    expect(await balanceOfAccount(e, accountId)).toMatchObject({
+      postedMinor: 970n,
+      heldMinor: 0n,
+    });
+    const missing = await e.charging.disconnect(systemCaller, 'ses_nothing');
+    expect(missing.ok ? 'ok' : missing.code).toBe('session_not_found');
   });
 
   it('continues a call across a restart of the server', async () => {
@@ -521,10 +768,55 @@ describeEachStore('charging', (kind) => {
     expect(await e.charging.listCdrs(sw, { limit: 10 })).toHaveLength(2);
   });
 
+  it('calls back loopback only by default, and never the server itself once it listens', async () => {
+    const { e, sw } = await start();
+    const accountId = await fundAni(e, '15550091', 1000n);
+    expect(e.charging.settings.callbackHosts).toEqual([]);
+    // Queued before the server listened: a disconnect callback to what becomes its own port.
+    await endedByServer(e, sw, '15550091', 'http://127.0.0.1:8080/v1/transfers');
+    const before = await balanceOfAccount(e, accountId);
+    e.charging.serverListening({ port: 8080, addresses: [] });
+    const call = (sessionId: string, callbackUrl: string) =>
+      e.charging.initiate(sw, {
+        sessionId,
+        subscriber: { ani: '15550091' },
+        calledNumber: us,
+        callbackUrl,
+      });
+    for (const [sessionId, url, why] of [
+      ['own-private', 'http://10.0.0.1/hangup', /not a loopback host/],
+      ['own-name', 'https://switch.example/hangup', /not a loopback host/],
+      ['own-metadata', 'http://169.254.169.254/latest/meta-data', /cloud metadata/],
+      ['own-api', 'http://127.0.0.1:8080/v1/transfers', /own API/],
+      ['own-localhost', 'http://localhost:8080/v1/transfers', /own API/],
+    ] as const) {
+      const refused = await call(sessionId, url);
+      expect(refused.ok ? 'ok' : [refused.code, refused.message]).toEqual([
+        'callback_url_not_allowed',
+        expect.stringMatching(why),
+      ]);
+      expect(await e.charging.session(sw, sessionId)).toBeNull();
+    }
+    expect(await balanceOfAccount(e, accountId)).toEqual(before);
+    value(await call('own-loopback', 'http://localhost:9/hangup'));
+
+    const sent: string[] = [];
+    expect(await e.charging.deliverOutbox(async (event) => void sent.push(event.url))).toBe(0);
+    expect(sent).toEqual([]);
+    const [event] = await e.charging.listOutbox({ topic: 'charging.disconnect', limit: 10 });
+    expect(event).toMatchObject({
+      url: 'http://127.0.0.1:8080/v1/transfers',
+      status: 'failed',
+      attempts: 1,
+      lastError: expect.stringContaining("this server's own API"),
+    });
+  });
+
   it('calls back only the allowed hosts: others are refused unchanged, and events queued for them fail unsent', async () => {
     const { e, sw } = await start();
     const accountId = await fundAni(e, '15550090', 1000n);
-    // Queued while any host was allowed: the disconnect event of a call the server ended.
+    // Queued while any host was allowed (`*`): the disconnect event of a call the server ended.
+    Object.assign(e.charging.settings, { callbackHosts: ['*'] });
     await endedByServer(e, sw, '15550090', 'http://10.9.9.9:8080/hangup');
     const before = await balanceOfAccount(e, accountId);
     Object.assign(e.charging.settings, { callbackHosts: ['switch.example', '127.0.0.1:9'] });

@@ -10,7 +10,9 @@ import { allowance } from '../rating/cost.ts';
 import type { RateContext } from '../rating/rate-context.ts';
 import type { RateJson } from '../rating/rate-json.ts';
 import { encodeRate } from '../rating/rate-json.ts';
+import type { CallSubject } from '../rating/rating-plans.ts';
 import type { RatingService } from '../rating/rating-service.ts';
+import { assert } from '../shared/assert.ts';
 import type { Clock } from '../shared/clock.ts';
 import { firstIdAt } from '../shared/ids.ts';
 import { type Caller, canSeeOwner } from '../shared/principal.ts';
@@ -19,6 +21,13 @@ import { retryDelayMs } from '../shared/retry.ts';
 import { callerNumberAccountId } from '../vouchers/voucher-accounts.ts';
 import type { Vouchers } from '../vouchers/vouchers.ts';
 import type { WriteCommitter } from '../write-commands.ts';
+import {
+  CallbackRefusedError,
+  type CallbackRules,
+  callbackUrlRefusal,
+  isInternalCallbackUrl,
+  type ServerEndpoint,
+} from './callback-policy.ts';
 import {
   chargingRefusal,
   type InitiateRefusal,
@@ -36,7 +45,6 @@ import type {
   OutboxEvent,
   SessionStatus,
 } from './charging-types.ts';
-import { chargingRefusals } from './codes.ts';
 import { type GrantPolicy, grantPolicyDefaults } from './metering.ts';
 import { snapshotOf } from './rate-snapshot.ts';
 
@@ -51,11 +59,12 @@ export interface ChargingSettings extends GrantPolicy {
   readonly prefetchSessionMoney: boolean;
   /**
    * The hosts that disconnect callbacks and low-balance webhooks may name, lower case: `host`
-   * (any port) or `host:port`. Null lets any host through. A URL given by a switch is a request
-   * the server makes on its behalf, so an operator who does not trust every switch key closes
-   * this to the switches' own addresses.
+   * (any port) or `host:port`; `*` for any host. Empty: loopback only. A URL given by a switch
+   * is a request the server makes on its behalf, so the default calls nothing beyond this
+   * machine, and an operator opens it to the switches' own addresses. Link-local and metadata
+   * addresses and the server's own port are refused whatever it says (callback-policy.ts).
    */
-  readonly callbackHosts: readonly string[] | null;
+  readonly callbackHosts: readonly string[];
   /**
    * Days a session's request records (the answers kept for replays) outlive its end. Replays
    * come within seconds; afterwards a repeated request gets `session_closed`, and the session,
@@ -77,10 +86,22 @@ export const chargingSettingsDefaults: ChargingSettings = {
   supervisionBatchMax: 500,
   outboxAttemptsMax: 10,
   prefetchSessionMoney: false,
-  callbackHosts: null,
+  callbackHosts: [],
   requestLogDays: 7,
   pruneBatchMax: 500,
 };
+
+/** A switch's report of a call's use: see `Charging.update`. */
+export interface UsageReport {
+  readonly sessionId: string;
+  readonly requestNumber?: number | undefined;
+  readonly usedSeconds?: number | undefined;
+  readonly usedSecondsTotal?: number | undefined;
+  /** The answer time of a call initiated ringing. */
+  readonly answeredAtMs?: number | undefined;
+  /** True: a call initiated ringing was answered now (when `answeredAtMs` is not given). */
+  readonly answered?: boolean | undefined;
+}
 
 /** Who pays: a calling card by its PIN (seed 002) or a caller-number balance (seed 001). */
 export type SubscriberRef = { readonly pin: string } | { readonly ani: string };
@@ -175,6 +196,7 @@ export class Charging {
   private readonly vouchers: Vouchers;
   private readonly clock: Clock;
   readonly settings: ChargingSettings;
+  private serverEndpoint: ServerEndpoint | null = null;
 
   constructor(deps: {
     committer: WriteCommitter;
@@ -194,9 +216,20 @@ export class Charging {
     this.settings = { ...chargingSettingsDefaults, ...deps.settings };
   }
 
+  /** Tells the engine where the server listens, so that no callback is sent back to it. */
+  serverListening(endpoint: ServerEndpoint): void {
+    this.serverEndpoint = endpoint;
+  }
+
+  /** The callback rules in force now, for the event senders that check resolved addresses. */
+  callbackRules(): CallbackRules {
+    return { hosts: this.settings.callbackHosts, server: this.serverEndpoint };
+  }
+
   private get policy(): GrantPolicy {
-    const { sliceSeconds, graceSeconds, callSecondsMax, minimumBalanceMinor } = this.settings;
-    return { sliceSeconds, graceSeconds, callSecondsMax, minimumBalanceMinor };
+    const { sliceSeconds, graceSeconds, callSecondsMax, minimumBalanceMinor, ringSecondsMax } =
+      this.settings;
+    return { sliceSeconds, graceSeconds, callSecondsMax, minimumBalanceMinor, ringSecondsMax };
   }
 
   /** May this subscriber call this number now, through which carrier, at what rate, how long. */
@@ -232,6 +265,18 @@ export class Charging {
       readonly requestNumber?: number | undefined;
       readonly callbackUrl?: string | undefined;
       readonly answeredAtMs?: number | undefined;
+      /**
+       * False: the call is still ringing (initiate at the INVITE). The grant and supervision
+       * then count from the answer an update or terminate reports, and ringing is never billed.
+       * Default true: the call is answered now (or at `answeredAtMs`).
+       */
+      readonly answered?: boolean | undefined;
+      /**
+       * Set only by the server's own switch adapters (the Kamailio agent), never from a
+       * client's request: the callback URL may then name an internal disconnect channel
+       * (`kamailio:`) instead of an http(s) URL.
+       */
+      readonly callbackFromAdapter?: boolean | undefined;
     },
   ): Promise<
     Result<
@@ -240,7 +285,11 @@ export class Charging {
     >
   > {
     const refusedUrl =
-      request.callbackUrl === undefined ? null : this.refuseCallbackUrl(request.callbackUrl);
+      request.callbackUrl === undefined
+        ? null
+        : request.callbackFromAdapter && isInternalCallbackUrl(request.callbackUrl)
+          ? null
+          : this.refuseCallbackUrl(request.callbackUrl);
     if (refusedUrl) return refusedUrl;
     const requestNumber = request.requestNumber ?? 0;
     const fingerprint = JSON.stringify([
@@ -249,6 +298,7 @@ export class Charging {
       request.callerNumber ?? null,
       request.calledNumber,
       request.callbackUrl ?? null,
+      request.answered ?? true,
     ]);
     // The payload written out in full each time: `{ ...common, more }` is slow on V8 (see
     // ledger-batch.ts).
@@ -270,6 +320,7 @@ export class Charging {
         route,
         callbackUrl: request.callbackUrl ?? null,
         answerMs: request.answeredAtMs ?? null,
+        ringing: request.answered === false,
         linkAni,
         policy: this.policy,
       });
@@ -285,6 +336,8 @@ export class Charging {
         destinationName: existing.destinationName,
         currency: existing.currency,
         rateSnapshot: existing.rateSnapshot,
+        ratingPlanId: existing.ratingPlanId,
+        ratingPlanSource: existing.ratingPlanSource,
       };
       return submit(existing.accountId, existing.subscriber, route, null);
     }
@@ -292,38 +345,86 @@ export class Charging {
     return submit(r.accountId, r.subscriber, r.route, r.linkAni);
   }
 
-  /** Reports the seconds used of the last grant; charges them and grants the next slice. */
-  async update(
-    caller: Caller,
-    request: { sessionId: string; requestNumber: number; usedSeconds: number },
-  ): Promise<Result<CreditAnswer, ReportRefusal>> {
+  /**
+   * Reports use of a call: the seconds used of the last grant (`usedSeconds`, with its request
+   * number) or the seconds talked in all (`usedSecondsTotal`, request number optional), and the
+   * answer time when the call was initiated ringing. Charges what was used and grants the next
+   * slice.
+   */
+  async update(caller: Caller, request: UsageReport): Promise<Result<CreditAnswer, ReportRefusal>> {
     return this.committer.submit('charging.update', {
       caller,
       hint: await this.moneyHint(caller, request.sessionId),
       sessionId: request.sessionId,
-      requestNumber: request.requestNumber,
-      fingerprint: JSON.stringify(['update', request.usedSeconds]),
-      usedSeconds: request.usedSeconds,
+      requestNumber: request.requestNumber ?? null,
+      fingerprint: JSON.stringify([
+        'update',
+        request.usedSeconds ?? 0,
+        request.usedSecondsTotal ?? null,
+        request.answeredAtMs ?? request.answered ?? null,
+      ]),
+      usedSeconds: request.usedSeconds ?? 0,
+      usedSecondsTotal: request.usedSecondsTotal ?? null,
+      answerMs: this.answerOfReport(request),
       policy: this.policy,
     });
   }
 
-  /** Ends the call: charges the seconds used of the last grant, releases the rest, writes the CDR. */
+  /**
+   * Ends the call: charges the seconds used, releases the rest, writes the CDR. For a call the
+   * server already ended on its own, reconciles that charge to the report, once.
+   */
   async terminate(
     caller: Caller,
-    request: { sessionId: string; requestNumber: number; usedSeconds: number; reason?: string },
+    request: UsageReport & { readonly reason?: string | undefined },
   ): Promise<Result<CreditAnswer, ReportRefusal>> {
     const reason = request.reason ?? 'normal';
     return this.committer.submit('charging.terminate', {
       caller,
       hint: await this.moneyHint(caller, request.sessionId),
       sessionId: request.sessionId,
-      requestNumber: request.requestNumber,
-      fingerprint: JSON.stringify(['terminate', request.usedSeconds, reason]),
-      usedSeconds: request.usedSeconds,
+      requestNumber: request.requestNumber ?? null,
+      fingerprint: JSON.stringify([
+        'terminate',
+        request.usedSeconds ?? 0,
+        request.usedSecondsTotal ?? null,
+        request.answeredAtMs ?? request.answered ?? null,
+        reason,
+      ]),
+      usedSeconds: request.usedSeconds ?? 0,
+      usedSecondsTotal: request.usedSecondsTotal ?? null,
+      answerMs: this.answerOfReport(request),
       reason,
+      reconcileWithinMs: this.settings.requestLogDays * dayMs,
       policy: this.policy,
     });
+  }
+
+  /**
+   * An operator ends a live call (`session` is our `ses_…` key or, for its own switch, the
+   * switch's session id): the seconds talked so far are charged and the switch is told to
+   * disconnect through the session's channel.
+   */
+  async disconnect(
+    caller: Caller,
+    session: string,
+  ): Promise<
+    Result<
+      { cdrId: string; usedSeconds: number; chargedMinor: Minor },
+      'session_not_found' | 'session_closed'
+    >
+  > {
+    const found = await this.session(caller, session);
+    if (!found) return chargingRefusal('session_not_found');
+    return this.committer.submit('charging.disconnect', {
+      sessionPk: found.id,
+      policy: this.policy,
+    });
+  }
+
+  private answerOfReport(request: UsageReport): number | null {
+    if (request.answeredAtMs !== undefined) return request.answeredAtMs;
+    return request.answered ? this.clock.nowMs() : null;
   }
 
   /**
@@ -439,6 +540,7 @@ export class Charging {
         number: request.calledNumber,
         currency: account.currency,
         startMs: nowMs,
+        subject: await this.callSubject(accountId, subscriber),
       });
       if (!routed.ok) return routeRefusal(routed);
       destination = {
@@ -479,14 +581,15 @@ export class Charging {
 
   // --- low-balance thresholds ------------------------------------------------------------
 
-  /** Why a callback or webhook URL is refused, or null when the server may call it. */
+  /**
+   * Why a callback or webhook URL is refused, or null when the server may call it. Judged
+   * without DNS; the sender checks the addresses the name resolves to when it sends.
+   */
   private refuseCallbackUrl(text: string): Refusal<CallbackUrlRefusal> | null {
     const url = parseHttpUrl(text);
     if (url === null) return chargingRefusal('callback_url_invalid');
-    if (!callbackHostAllowed(url, this.settings.callbackHosts)) {
-      return chargingRefusal('callback_url_not_allowed');
-    }
-    return null;
+    const refused = callbackUrlRefusal(url, this.callbackRules());
+    return refused ? refuse('callback_url_not_allowed', refused.message) : null;
   }
 
   async setThreshold(
@@ -566,7 +669,8 @@ export class Charging {
   /**
    * Sends due outbox events (disconnect callbacks, low-balance webhooks) through `send`, each
    * claimed first so two processes never send one event at once. A failed send is retried
-   * with exponential backoff, up to `outboxAttemptsMax` attempts.
+   * with exponential backoff, up to `outboxAttemptsMax` attempts; a refused one (the URL here,
+   * or a `CallbackRefusedError` from `send`, which checks the resolved addresses) fails at once.
    */
   async deliverOutbox(
     send: (event: OutboxEvent) => Promise<void>,
@@ -587,9 +691,8 @@ export class Charging {
         const attempts = event.attempts + 1;
         try {
           // Checked again at sending: the event may predate a narrower TOLLGATE_CALLBACK_HOSTS.
-          if (!callbackHostAllowed(new URL(event.url), this.settings.callbackHosts)) {
-            throw new CallbackRefusedError(chargingRefusals.callback_url_not_allowed);
-          }
+          const refused = callbackUrlRefusal(new URL(event.url), this.callbackRules());
+          if (refused) throw new CallbackRefusedError(refused.message);
           await send(event);
           delivered += 1;
           await this.committer.submit('outbox.settle', {
@@ -687,9 +790,12 @@ export class Charging {
       number: request.calledNumber,
       currency: account.currency,
       startMs: nowMs,
+      subject: await this.callSubject(account.id, found.value.subscriber),
     });
     if (!routed.ok) return routeRefusal(routed);
     const route = routed.value;
+    // Only a quote names its plan; a call's plan is always chosen for its subscriber.
+    assert(route.ratingPlanSource !== 'requested', 'a call is rated by a chosen plan');
     const availableMinor = balanceOf(account).availableMinor;
     const wantsLink =
       found.value.card &&
@@ -706,9 +812,54 @@ export class Charging {
         destinationName: route.destinationName,
         currency: account.currency,
         rateSnapshot: snapshotOf(route.rate, route.carrierId, route.tariff.version.effectiveFromMs),
+        ratingPlanId: route.ratingPlanId,
+        ratingPlanSource: route.ratingPlanSource,
       },
       rate: route.rate,
       linkAni: wantsLink ? (request.callerNumber ?? null) : null,
+    });
+  }
+
+  /**
+   * Who the call is for, as rating-plan selection sees it: the account, and for a calling card
+   * its product, the product's carrier (when rating knows it) and the card's sellers. A card's
+   * origin is read once per process and kept (vouchers/card-origin.ts).
+   */
+  private async callSubject(accountId: string, subscriber: string): Promise<CallSubject> {
+    const origin = subscriber.startsWith(cardSubjectPrefix)
+      ? await this.vouchers.cardOrigin(subscriber.slice(cardSubjectPrefix.length))
+      : null;
+    const carrierId = origin?.carrierId ?? null;
+    return {
+      accountId,
+      productId: origin?.productId ?? null,
+      productCarrierId: carrierId !== null && this.rating.isCarrier(carrierId) ? carrierId : null,
+      retailerId: origin?.retailerId ?? null,
+      distributorId: origin?.distributorId ?? null,
+    };
+  }
+
+  /**
+   * A subscriber as rating sees it, for a quote by subscriber: the currency of its balance, what
+   * is available, and the subject that picks its rating plan. A PIN is looked up as for a call
+   * (under the redemption lockout).
+   */
+  async ratingSubject(
+    caller: Caller,
+    request: { subscriber: SubscriberRef; source?: string | undefined },
+  ): Promise<
+    Result<
+      { currency: Currency; availableMinor: Minor; subject: CallSubject },
+      'unknown_account' | 'pin_malformed' | 'redeem_locked'
+    >
+  > {
+    const found = await this.findSubscriber(caller, request.subscriber, request.source);
+    if (!found.ok) return found;
+    const { account, subscriber } = found.value;
+    return ok({
+      currency: account.currency,
+      availableMinor: balanceOf(account).availableMinor,
+      subject: await this.callSubject(account.id, subscriber),
     });
   }
 
@@ -719,6 +870,9 @@ export class Charging {
     });
   }
 }
+
+/** Sessions and CDRs name a calling card `card:<serial>`. */
+const cardSubjectPrefix = 'card:';
 
 function routeRefusal(refusal: { code: string; message: string }) {
   // A currency without a routing plan has no route for any number.
@@ -739,16 +893,6 @@ function subscriberKey(ref: SubscriberRef): string {
 }
 
 type CallbackUrlRefusal = 'callback_url_invalid' | 'callback_url_not_allowed';
-
-/** A send the server refuses to make: the event fails at once, with no retries. */
-class CallbackRefusedError extends Error {
-  override name = 'CallbackRefusedError';
-}
-
-/** The URL's host is in the list (as `host` for any port, or as `host:port`), or there is none. */
-function callbackHostAllowed(url: URL, hosts: readonly string[] | null): boolean {
-  return hosts === null || hosts.includes(url.hostname) || hosts.includes(url.host);
-}
 
 function parseHttpUrl(text: string): URL | null {
   try {

@@ -12,9 +12,11 @@ export const chargingRefusals = {
     'The grant of this session ran out before this update arrived; the server ends the session.',
   request_out_of_order: 'A later request of this session was already answered; nothing changed.',
   request_conflict: 'This request number was already used with a different request.',
+  request_number_required:
+    'A report of used_seconds needs its request_number; only used_seconds_total may leave it out.',
   callback_url_invalid: 'The callback URL must be an http:// or https:// URL.',
   callback_url_not_allowed:
-    "The callback URL's host is not one this server calls (TOLLGATE_CALLBACK_HOSTS).",
+    "The server does not call this URL: its host is not in TOLLGATE_CALLBACK_HOSTS (unset: loopback only), or it is a link-local, metadata or unspecified address, or the server's own port.",
   threshold_not_found: 'The account has no low-balance threshold.',
 } as const;
 export type ChargingRefusalCode = keyof typeof chargingRefusals;

@@ -17,6 +17,11 @@ export interface GrantPolicy {
   readonly callSecondsMax: number;
   /** The prescribed minimum: a call connects only if the balance is at least this much. */
   readonly minimumBalanceMinor: Minor;
+  /**
+   * How long a call may ring: a session opened before the answer (`answered: false`) is ended,
+   * unbilled, this long after it began (plus grace) unless the switch reports the answer.
+   */
+  readonly ringSecondsMax: number;
 }
 
 export const grantPolicyDefaults: GrantPolicy = {
@@ -24,6 +29,7 @@ export const grantPolicyDefaults: GrantPolicy = {
   graceSeconds: 30,
   callSecondsMax: 4 * 3600,
   minimumBalanceMinor: 0n,
+  ringSecondsMax: 300,
 };
 
 /**

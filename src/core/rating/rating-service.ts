@@ -1,15 +1,17 @@
 // Rating as a service: carriers, tariff imports (Tollgate CSV, CGRateS tariff plans, A2Billing
-// rate cards) into the store and the in-memory catalog, routing plans per currency, and quotes
-// (the cost of a duration, or the allowance of a balance). The catalog is rebuilt from the store
-// at start and refreshed when another process activates a tariff; a new catalog is swapped in
-// whole, so a quote never waits for an import.
+// rate cards) into the store and the in-memory catalog, routing plans per currency, named rating
+// plans and their assignments, and quotes (the cost of a duration, or the allowance of a balance).
+// The catalog is rebuilt from the store at start and refreshed when another process activates a
+// tariff; a new catalog is swapped in whole, so a quote never waits for an import. Rating plans
+// and assignments are held in memory the same way (rating-plans.ts), reloaded when the store's
+// plan revision moves, so choosing the plan of a call reads nothing.
 
-import type { Currency, Minor } from '../money/money.ts';
+import { type Currency, isCurrency, type Minor } from '../money/money.ts';
 import type { RoundingMode } from '../money/rounding.ts';
 import type { Clock } from '../shared/clock.ts';
 import { newId } from '../shared/ids.ts';
 import type { Caller } from '../shared/principal.ts';
-import { ok, type Result } from '../shared/result.ts';
+import { ok, type Result, refuse } from '../shared/result.ts';
 import type { WriteCommitter } from '../write-commands.ts';
 import { type A2BillingColumn, importA2BillingRatecard } from './a2billing-import.ts';
 import { type CgratesTariffPlanFiles, importCgratesTariffPlan } from './cgrates-import.ts';
@@ -17,6 +19,15 @@ import { allowance, cost } from './cost.ts';
 import type { ImportIssue, ImportResult } from './import-issues.ts';
 import { decodeRate, encodeRate } from './rate-json.ts';
 import { type RatingRefusalCode, ratingRefusal } from './rating-commands.ts';
+import {
+  type AssignmentSubjectType,
+  type CallSubject,
+  type PlanRouting,
+  type RatingPlanAssignment,
+  RatingPlanBook,
+  type RatingPlanRecord,
+  ratingPlanIdPattern,
+} from './rating-plans.ts';
 import type {
   Carrier,
   RatingReadStore,
@@ -79,13 +90,45 @@ export type TariffImportOutcome =
       readonly issues: readonly ImportIssue[];
     };
 
-export interface QuoteInput {
+/** Where a call is routed from: the number, the caller's currency, and whose call it is. */
+export interface RouteInput {
   readonly number: string;
   readonly currency: Currency;
   readonly startMs: number;
+  /** The caller, for plan selection; absent: the currency's plan. */
+  readonly subject?: CallSubject | undefined;
+  /** Rate with this named plan instead (a quote); refused when it has no rules in the currency. */
+  readonly ratingPlanId?: string | undefined;
+}
+
+export interface QuoteInput extends RouteInput {
   readonly durationSeconds?: number | undefined;
   readonly balanceMinor?: Minor | undefined;
 }
+
+/**
+ * What assigning a plan checks about its subject. The composition root answers from the stores;
+ * each answer is null when there is no such subject.
+ */
+export interface AssignmentTargets {
+  productCurrency(id: string): Promise<Currency | null>;
+  /** The currency of a subscriber's balance account (caller-number or calling card). */
+  subscriberCurrency(accountId: string): Promise<Currency | null>;
+  principalKind(id: string): Promise<string | null>;
+}
+
+/** A rating plan as given to create or replace one. */
+export interface RatingPlanInput {
+  readonly id: string;
+  readonly name: string;
+  readonly routing: Readonly<Partial<Record<Currency, PlanRouting>>>;
+}
+
+/** Names of plans are short text; barred prefixes are digits, as in routing plans. */
+const ratingPlanNameMax = 128;
+const barredPrefixPattern = /^[0-9]{1,20}$/;
+
+type PlanRefusal = 'rating_plan_invalid' | 'carrier_not_found';
 
 export interface Quote {
   readonly route: Route;
@@ -97,14 +140,26 @@ export class RatingService {
   private readonly committer: WriteCommitter;
   private readonly reads: RatingReadStore;
   private readonly clock: Clock;
+  private readonly targets: AssignmentTargets;
   readonly registry = new TariffRegistry();
   private plans = new Map<Currency, RoutingPlan>();
+  private accessCodes: RoutingPlan['accessCodes'] = [];
+  private carrierIds = new Set<string>();
   private loadedVersionIds = new Set<string>();
+  /** Rating plans and assignments, as of `bookRevision` of the store (-1: not loaded yet). */
+  private book = new RatingPlanBook();
+  private bookRevision = -1;
 
-  constructor(deps: { committer: WriteCommitter; reads: RatingReadStore; clock: Clock }) {
+  constructor(deps: {
+    committer: WriteCommitter;
+    reads: RatingReadStore;
+    clock: Clock;
+    targets: AssignmentTargets;
+  }) {
     this.committer = deps.committer;
     this.reads = deps.reads;
     this.clock = deps.clock;
+    this.targets = deps.targets;
   }
 
   /**
@@ -153,6 +208,37 @@ export class RatingService {
       });
     }
     this.plans = plans;
+    this.accessCodes = accessCodes;
+    this.carrierIds = new Set(carriers.map((carrier) => carrier.id));
+    const revision = await this.reads.ratingPlanRevision();
+    if (revision !== this.bookRevision) await this.reloadBook(revision);
+  }
+
+  /**
+   * Loads every rating plan and assignment. A load that read an older revision than this process
+   * has already applied (its own change, made while the load ran) is dropped.
+   */
+  private async reloadBook(revision: number): Promise<void> {
+    const [plans, assignments] = await Promise.all([
+      this.reads.listRatingPlans(),
+      this.reads.listAssignments({}),
+    ]);
+    if (revision < this.bookRevision) return;
+    this.book = RatingPlanBook.of(plans, assignments);
+    this.bookRevision = revision;
+  }
+
+  /**
+   * After a plan command of this process: applies its change in memory when it is the only one
+   * since the book was loaded (revision one more), else reloads the whole book.
+   */
+  private async applied(revision: number, change: (book: RatingPlanBook) => void): Promise<void> {
+    if (revision === this.bookRevision + 1) {
+      change(this.book);
+      this.bookRevision = revision;
+    } else {
+      await this.reloadBook(await this.reads.ratingPlanRevision());
+    }
   }
 
   private async loadIndex(record: TariffVersionRecord): Promise<TariffIndex> {
@@ -390,13 +476,232 @@ export class RatingService {
     return [...this.plans.keys()];
   }
 
-  /** Chooses the carrier and rate for a number, as the charging engine will. */
-  route(input: {
-    number: string;
-    currency: Currency;
-    startMs: number;
-  }): Result<Route, RatingRefusalCode> {
-    const plan = this.plans.get(input.currency);
+  // --- rating plans ----------------------------------------------------------------------
+
+  /** Creates a named rating plan; its carriers must exist. */
+  async createRatingPlan(
+    caller: Caller,
+    input: RatingPlanInput,
+  ): Promise<Result<RatingPlanRecord, PlanRefusal | 'rating_plan_exists'>> {
+    const invalid = ratingPlanProblem(input);
+    if (invalid) return ratingRefusal('rating_plan_invalid', invalid);
+    const nowMs = this.clock.nowMs();
+    const created = await this.committer.submit('rating.createRatingPlan', {
+      caller,
+      plan: {
+        id: input.id,
+        name: input.name,
+        routing: input.routing,
+        createdAtMs: nowMs,
+        updatedAtMs: nowMs,
+      },
+    });
+    if (!created.ok) return created;
+    const { plan, revision } = created.value;
+    await this.applied(revision, (book) => book.putPlan(plan));
+    return ok(plan);
+  }
+
+  /** Replaces a plan's name and rules; its assignments stay. */
+  async replaceRatingPlan(
+    caller: Caller,
+    input: RatingPlanInput,
+  ): Promise<Result<RatingPlanRecord, PlanRefusal | 'rating_plan_not_found'>> {
+    if (!this.book.plan(input.id) && !(await this.reads.getRatingPlan(input.id)))
+      return ratingRefusal('rating_plan_not_found');
+    const invalid = ratingPlanProblem(input);
+    if (invalid) return ratingRefusal('rating_plan_invalid', invalid);
+    const replaced = await this.committer.submit('rating.updateRatingPlan', {
+      caller,
+      plan: {
+        id: input.id,
+        name: input.name,
+        routing: input.routing,
+        updatedAtMs: this.clock.nowMs(),
+      },
+    });
+    if (!replaced.ok) return replaced;
+    const { plan, revision } = replaced.value;
+    await this.applied(revision, (book) => book.putPlan(plan));
+    return ok(plan);
+  }
+
+  /** Deletes a plan that is assigned to nothing. */
+  async deleteRatingPlan(
+    caller: Caller,
+    id: string,
+  ): Promise<Result<null, 'rating_plan_not_found' | 'rating_plan_in_use'>> {
+    const deleted = await this.committer.submit('rating.deleteRatingPlan', { caller, id });
+    if (!deleted.ok) return deleted;
+    await this.applied(deleted.value.revision, (book) => book.removePlan(id));
+    return ok(null);
+  }
+
+  listRatingPlans(): Promise<RatingPlanRecord[]> {
+    return this.reads.listRatingPlans();
+  }
+
+  async getRatingPlan(id: string): Promise<Result<RatingPlanRecord, 'rating_plan_not_found'>> {
+    const plan = await this.reads.getRatingPlan(id);
+    return plan ? ok(plan) : ratingRefusal('rating_plan_not_found');
+  }
+
+  listAssignments(query: {
+    ratingPlanId?: string | undefined;
+    subjectType?: AssignmentSubjectType | undefined;
+  }): Promise<RatingPlanAssignment[]> {
+    return this.reads.listAssignments(query);
+  }
+
+  /**
+   * Assigns a plan to a subscriber account, a product, or a retailer or distributor principal
+   * (its kind says which), replacing the plan the subject had. A subscriber or product must be
+   * in a currency the plan has rules for.
+   */
+  async assignRatingPlan(
+    caller: Caller,
+    input: {
+      ratingPlanId: string;
+      subject:
+        | { readonly accountId: string }
+        | { readonly productId: string }
+        | { readonly principalId: string };
+    },
+  ): Promise<
+    Result<
+      RatingPlanAssignment,
+      | 'rating_plan_not_found'
+      | 'rating_plan_currency_missing'
+      | 'assignment_subject_invalid'
+      | 'account_not_found'
+      | 'product_not_found'
+      | 'principal_not_found'
+    >
+  > {
+    const plan = await this.reads.getRatingPlan(input.ratingPlanId);
+    if (!plan) return ratingRefusal('rating_plan_not_found');
+    const subject = await this.assignmentSubject(input.subject);
+    if (!subject.ok) return subject;
+    const { subjectType, subjectId, currency } = subject.value;
+    if (currency !== null && plan.routing[currency] === undefined) {
+      return ratingRefusal(
+        'rating_plan_currency_missing',
+        `The rating plan ${plan.id} has no rules for ${currency}.`,
+      );
+    }
+    const assigned = await this.committer.submit('rating.assignRatingPlan', {
+      caller,
+      assignment: {
+        subjectType,
+        subjectId,
+        ratingPlanId: plan.id,
+        assignedAtMs: this.clock.nowMs(),
+      },
+    });
+    if (!assigned.ok) return assigned;
+    const { assignment, revision } = assigned.value;
+    await this.applied(revision, (book) => book.putAssignment(assignment));
+    return ok(assignment);
+  }
+
+  /**
+   * Removes the plan assigned to a subject (only if it is `ratingPlanId`, when given): its calls
+   * fall back to the next level.
+   */
+  async unassignRatingPlan(
+    caller: Caller,
+    input: {
+      subjectType: AssignmentSubjectType;
+      subjectId: string;
+      ratingPlanId?: string | undefined;
+    },
+  ): Promise<Result<RatingPlanAssignment, 'assignment_not_found'>> {
+    const removed = await this.committer.submit('rating.unassignRatingPlan', {
+      caller,
+      subjectType: input.subjectType,
+      subjectId: input.subjectId,
+      ratingPlanId: input.ratingPlanId ?? null,
+    });
+    if (!removed.ok) return removed;
+    await this.applied(removed.value.revision, (book) =>
+      book.removeAssignment(input.subjectType, input.subjectId),
+    );
+    return ok(removed.value.assignment);
+  }
+
+  private async assignmentSubject(
+    subject:
+      | { readonly accountId: string }
+      | { readonly productId: string }
+      | { readonly principalId: string },
+  ): Promise<
+    Result<
+      { subjectType: AssignmentSubjectType; subjectId: string; currency: Currency | null },
+      | 'assignment_subject_invalid'
+      | 'account_not_found'
+      | 'product_not_found'
+      | 'principal_not_found'
+    >
+  > {
+    if ('accountId' in subject) {
+      const currency = await this.targets.subscriberCurrency(subject.accountId);
+      if (currency === null) {
+        return refuse(
+          'account_not_found',
+          'No subscriber account (caller number or calling card) has this id.',
+        );
+      }
+      return ok({ subjectType: 'subscriber', subjectId: subject.accountId, currency });
+    }
+    if ('productId' in subject) {
+      const currency = await this.targets.productCurrency(subject.productId);
+      if (currency === null) return refuse('product_not_found', 'The product does not exist.');
+      return ok({ subjectType: 'product', subjectId: subject.productId, currency });
+    }
+    const kind = await this.targets.principalKind(subject.principalId);
+    if (kind === null) return refuse('principal_not_found', 'The principal does not exist.');
+    if (kind !== 'retailer' && kind !== 'distributor') {
+      return ratingRefusal(
+        'assignment_subject_invalid',
+        `A ${kind} sells no cards; assign the plan to its retailer or distributor.`,
+      );
+    }
+    return ok({ subjectType: kind, subjectId: subject.principalId, currency: null });
+  }
+
+  /** True when plan selection needs to know who sold a card (some seller has a plan). */
+  needsSeller(): boolean {
+    return this.book.hasSellerAssignments();
+  }
+
+  /** True when `carrierId` is a carrier rating knows (a product's carrier may be only a name). */
+  isCarrier(carrierId: string): boolean {
+    return this.carrierIds.has(carrierId);
+  }
+
+  /**
+   * Chooses the carrier and rate for a number, as the charging engine will: by the named plan
+   * when one is given, else by the most specific plan for the subject (rating-plans.ts).
+   */
+  route(input: RouteInput): Result<Route, RatingRefusalCode> {
+    let plan: RoutingPlan | undefined;
+    if (input.ratingPlanId !== undefined) {
+      if (!this.book.plan(input.ratingPlanId)) return ratingRefusal('rating_plan_not_found');
+      plan = this.book.planIn(input.ratingPlanId, input.currency, this.accessCodes, 'requested');
+      if (!plan) {
+        return ratingRefusal(
+          'rating_plan_currency_missing',
+          `The rating plan ${input.ratingPlanId} has no rules for ${input.currency}.`,
+        );
+      }
+    } else {
+      plan = this.book.choose({
+        subject: input.subject,
+        currency: input.currency,
+        currencyPlan: this.plans.get(input.currency),
+        accessCodes: this.accessCodes,
+      });
+    }
     if (!plan) return ratingRefusal('routing_plan_missing');
     return selectRoute({
       catalog: this.registry.current(),
@@ -421,6 +726,25 @@ export class RatingService {
         : allowance(route.rate, input.startMs, input.balanceMinor);
     return ok({ route, costMinor, allowanceSeconds });
   }
+}
+
+/** What is wrong with a plan's id, name or rules, in a sentence; null when nothing is. */
+function ratingPlanProblem(input: RatingPlanInput): string | null {
+  if (!ratingPlanIdPattern.test(input.id))
+    return 'A rating plan id is 1-64 of a-z, 0-9, _ and -, starting with a letter or digit.';
+  if (input.name.trim() === '' || input.name.length > ratingPlanNameMax)
+    return `A rating plan name is 1-${ratingPlanNameMax} characters.`;
+  const currencies = Object.keys(input.routing);
+  if (currencies.length === 0) return 'A rating plan needs rules for at least one currency.';
+  for (const currency of currencies) {
+    if (!isCurrency(currency)) return `${currency} is not a currency Tollgate knows.`;
+    const routing = input.routing[currency]!;
+    if (routing.selection.kind === 'least_cost' && routing.selection.carrierIds.length === 0)
+      return `The ${currency} rules name no carrier to choose the least cost from.`;
+    const bad = routing.barredPrefixes.find((prefix) => !barredPrefixPattern.test(prefix));
+    if (bad !== undefined) return `The barred prefix "${bad}" is not 1-20 digits.`;
+  }
+  return null;
 }
 
 function cgratesFiles(files: Readonly<Record<string, string>>): CgratesTariffPlanFiles {

@@ -1,9 +1,14 @@
 // What rating needs from storage: carriers, tariff versions with their destinations and prefix
-// routes, and one routing plan per currency.
+// routes, one routing plan per currency, and named rating plans with their assignments.
 
 import type { Currency } from '../money/money.ts';
 import type { RoundingMode } from '../money/rounding.ts';
 import type { RateJson } from './rate-json.ts';
+import type {
+  AssignmentSubjectType,
+  RatingPlanAssignment,
+  RatingPlanRecord,
+} from './rating-plans.ts';
 import type { PeriodPolicy } from './tariff.ts';
 
 export interface Carrier {
@@ -71,6 +76,21 @@ export interface RatingTxStore {
   /** Deletes a version that never became active, with its rows. */
   deleteTariffVersion(id: string): Promise<void>;
   saveRoutingPlan(plan: RoutingPlanRecord): Promise<void>;
+  getRatingPlan(id: string): Promise<RatingPlanRecord | null>;
+  insertRatingPlan(plan: RatingPlanRecord): Promise<void>;
+  updateRatingPlan(plan: RatingPlanRecord): Promise<void>;
+  deleteRatingPlan(id: string): Promise<void>;
+  /** How many subjects the plan is assigned to. */
+  countAssignments(ratingPlanId: string): Promise<number>;
+  getAssignment(
+    subjectType: AssignmentSubjectType,
+    subjectId: string,
+  ): Promise<RatingPlanAssignment | null>;
+  /** Assigns the plan to the subject, replacing the plan it had. */
+  saveAssignment(assignment: RatingPlanAssignment): Promise<void>;
+  deleteAssignment(subjectType: AssignmentSubjectType, subjectId: string): Promise<void>;
+  /** Bumps the plans' revision and returns the new one (see `ratingPlanRevision`). */
+  bumpRatingPlanRevision(): Promise<number>;
 }
 
 export interface RatingReadStore {
@@ -91,4 +111,13 @@ export interface RatingReadStore {
     query: { afterPrefix?: string | undefined; startsWith?: string | undefined; limit: number },
   ): Promise<RouteRecord[]>;
   listRoutingPlans(): Promise<RoutingPlanRecord[]>;
+  getRatingPlan(id: string): Promise<RatingPlanRecord | null>;
+  listRatingPlans(): Promise<RatingPlanRecord[]>;
+  /** Assignments by subject type and id; only one plan's, or one subject type's, when asked. */
+  listAssignments(query: {
+    ratingPlanId?: string | undefined;
+    subjectType?: AssignmentSubjectType | undefined;
+  }): Promise<RatingPlanAssignment[]>;
+  /** A number every change of plans or assignments increases: reload them when it moved. */
+  ratingPlanRevision(): Promise<number>;
 }

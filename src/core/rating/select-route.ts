@@ -9,6 +9,7 @@ import type { Currency } from '../money/money.ts';
 import { ok, type Result, refuse } from '../shared/result.ts';
 import { exactCostSixtieths } from './cost.ts';
 import type { RateContext } from './rate-context.ts';
+import type { RouteSource } from './rating-plans.ts';
 import type { TariffIndex } from './tariff-index.ts';
 import type { TariffCatalog } from './tariff-registry.ts';
 
@@ -37,6 +38,10 @@ export interface RoutingPlan {
   readonly selection: CarrierSelection;
   /** Rated numbers starting with one of these are refused (premium, satellite...). */
   readonly barredPrefixes?: readonly string[];
+  /** The named rating plan these rules come from; absent or null for the currency's plan. */
+  readonly ratingPlanId?: string | null;
+  /** Why these rules apply to the call (rating-plans.ts); absent: the currency's plan. */
+  readonly source?: RouteSource;
 }
 
 export type RouteRefusalCode = 'number_malformed' | 'no_route' | 'destination_not_allowed';
@@ -53,6 +58,9 @@ export interface Route {
   /** Pass to `cost` and `allowance`. */
   readonly rate: RateContext;
   readonly tariff: TariffIndex;
+  /** The rating plan that chose the carrier (null: the currency's plan or the product's carrier). */
+  readonly ratingPlanId: string | null;
+  readonly ratingPlanSource: RouteSource;
 }
 
 const dialledPattern = new RegExp(`^\\+?[0-9]{1,${dialledDigitsMax}}$`);
@@ -87,6 +95,8 @@ function routeIn(args: {
     destinationName: match.destinationName,
     rate: match.rate,
     tariff,
+    ratingPlanId: args.plan.ratingPlanId ?? null,
+    ratingPlanSource: args.plan.source ?? 'currency',
   });
 }
 

@@ -17,6 +17,7 @@ import type { Caller, Principal } from '../shared/principal.ts';
 import { ok, type Result, refuse } from '../shared/result.ts';
 import { retryDelayMs } from '../shared/retry.ts';
 import type { WriteCommitter } from '../write-commands.ts';
+import { type CardOrigin, CardOrigins } from './card-origin.ts';
 import { type VoucherRefusalCode, voucherRefusals } from './codes.ts';
 import { commissionOf, selectCommissionRule } from './commission.ts';
 import {
@@ -178,6 +179,7 @@ export class Vouchers {
     { principal: Principal | null; atMs: number }
   >();
   private rules: CommissionRule[] | null = null;
+  private readonly origins: CardOrigins;
 
   constructor(deps: {
     committer: WriteCommitter;
@@ -198,6 +200,7 @@ export class Vouchers {
     this.ledger = deps.ledger;
     this.clock = deps.clock;
     this.vault = deps.vault;
+    this.origins = new CardOrigins({ reads: deps.reads, product: (id) => this.getProduct(id) });
     this.settings = { ...defaultVoucherSettings, ...deps.settings };
   }
 
@@ -798,6 +801,11 @@ export class Vouchers {
       return undefined;
     }
     return { serial: voucher.serial, accountId: voucher.accountId };
+  }
+
+  /** A calling card's product, carrier and sellers, for rating-plan selection (card-origin.ts). */
+  cardOrigin(serial: string): Promise<CardOrigin | null> {
+    return this.origins.of(serial);
   }
 
   private lockoutSubjects(caller: Caller, ani: string | null, source: string | undefined) {

@@ -11,6 +11,7 @@ import type {
   ChargingRequestRecord,
   ChargingSession,
 } from '../../core/charging/charging-types.ts';
+import type { Minor } from '../../core/money/money.ts';
 import {
   cdrToRow,
   KyselyChargingTxStore,
@@ -84,6 +85,14 @@ export class PostgresChargingTxStore extends KyselyChargingTxStore {
 
   override async insertCdr(cdr: Cdr) {
     this.cdrs.push(cdr);
+  }
+
+  override async updateCdrUsage(sessionPk: string, billedSeconds: number, costMinor: Minor) {
+    const index = this.cdrs.findIndex((cdr) => cdr.sessionPk === sessionPk);
+    const kept = this.cdrs[index];
+    if (!kept) return super.updateCdrUsage(sessionPk, billedSeconds, costMinor);
+    this.cdrs[index] = { ...kept, billedSeconds, costMinor };
+    return kept.id;
   }
 
   /** Writes what this transaction kept. The transaction calls it last, before COMMIT. */

@@ -20,6 +20,7 @@ import { migrateToLatest } from '../migrations.ts';
 import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreOptions } from '../store.ts';
+import { KyselySubscriberReadStore } from '../subscriber-stores.ts';
 import { KyselyVoucherReadStore } from '../voucher-stores.ts';
 import { PostgresChargingTxStore } from './postgres-charging-tx-store.ts';
 import { PostgresLedgerTxStore } from './postgres-ledger-tx-store.ts';
@@ -140,6 +141,7 @@ export async function openPostgresStore(
     ratingReads: new KyselyRatingStore(db),
     voucherReads: new KyselyVoucherReadStore(db),
     chargingReads: new KyselyChargingReadStore(db),
+    subscriberReads: new KyselySubscriberReadStore(db),
     description: `PostgreSQL ${redactUrl(options.databaseUrl)}${schema ? ` (schema ${schema})` : ''}`,
     async close() {
       await committer.drain();

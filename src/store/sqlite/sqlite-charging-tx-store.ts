@@ -55,6 +55,8 @@ const sessionColumns = [
   'deadline_ms',
   'callback_url',
   'reason',
+  'rating_plan_id',
+  'rating_plan_source',
 ] as const satisfies ReadonlyArray<keyof ChargingSessionsTable>;
 /**
  * The columns a session's life changes after initiate; the rest (who, what, where, the rate) are
@@ -94,6 +96,8 @@ const cdrColumns = [
   'billed_seconds',
   'cost_minor',
   'reason',
+  'rating_plan_id',
+  'rating_plan_source',
 ];
 
 const toParam = (value: unknown) => (typeof value === 'number' ? BigInt(value) : value);
@@ -240,6 +244,8 @@ export class SqliteChargingTxStore extends KyselyChargingTxStore {
       BigInt(cdr.billedSeconds),
       cdr.costMinor,
       cdr.reason,
+      cdr.ratingPlanId,
+      cdr.ratingPlanSource,
     );
   }
 

@@ -1,4 +1,7 @@
-// Entry point of the SQLite checkpointer thread: registers the TypeScript loader, then loads it.
+// Entry point of the SQLite checkpointer thread when Tollgate runs from its TypeScript sources (tests,
+// benchmarks, TOLLGATE_SOURCE=1): a worker thread starts from JavaScript and inherits no
+// loader, so this registers tsx and then loads the real module. The compiled build (dist/)
+// starts sqlite-checkpointer-thread.js directly; see threadEntry in sqlite-store.ts.
 import { register } from 'tsx/esm/api';
 
 register();

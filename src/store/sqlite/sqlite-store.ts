@@ -3,9 +3,7 @@
 // the fsync of each commit never blocks HTTP; this thread keeps a second connection for reads,
 // which WAL lets run while a write is in progress.
 
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Clock } from '../../core/shared/clock.ts';
 import type { PayloadOf, ResultOf } from '../../core/shared/write-command.ts';
@@ -14,29 +12,12 @@ import { KyselyAuditStore, KyselyPrincipalReadStore } from '../kysely-stores.ts'
 import { KyselyRatingStore } from '../rating-stores.ts';
 import type { Database } from '../schema.ts';
 import type { Store, StoreCommitter, StoreOptions } from '../store.ts';
+import { KyselySubscriberReadStore } from '../subscriber-stores.ts';
 import { KyselyVoucherReadStore } from '../voucher-stores.ts';
-import type { CheckpointerData } from './sqlite-checkpointer-thread.ts';
 import { connectSqlite, kyselyDatabaseOf } from './sqlite-connection.ts';
 import { SqliteChargingReadStore, SqliteLedgerReadStore } from './sqlite-read-stores.ts';
-import type {
-  FromWriter,
-  SerializedError,
-  ToWriter,
-  WriterThreadData,
-} from './sqlite-writer-thread.ts';
-
-/** How often the checkpointer copies the WAL into the database file. */
-export const checkpointIntervalMs = 250;
-
-/** An error raised on the writer thread, rebuilt on this one with its name, message and code. */
-export class WriterError extends Error {
-  readonly code: string | undefined;
-  constructor(serialized: SerializedError) {
-    super(serialized.message);
-    this.name = serialized.name;
-    this.code = serialized.code;
-  }
-}
+import { type SqliteThreads, WriterError } from './sqlite-threads.ts';
+import type { FromWriter, ToWriter } from './sqlite-writer-thread.ts';
 
 /** Sends commands to the writer thread, a turn of the event loop's worth per message. */
 class WriterThreadCommitter implements StoreCommitter {
@@ -109,41 +90,25 @@ class WriterThreadCommitter implements StoreCommitter {
   }
 }
 
-export async function openSqliteStore(options: StoreOptions & { path: string }): Promise<Store> {
-  mkdirSync(dirname(options.path), { recursive: true });
-  const workerData: WriterThreadData = { path: options.path, batchSizeMax: options.batchSizeMax };
-  const worker = new Worker(new URL('./sqlite-writer-thread.mjs', import.meta.url), { workerData });
+/** Opens the store around the threads started with `startSqliteThreads` (sqlite-threads.ts). */
+export async function openSqliteStore(
+  options: StoreOptions & { path: string; threads: SqliteThreads },
+): Promise<Store> {
+  const { writer: worker, checkpointer, writerExited: exited } = options.threads;
   const committer = new WriterThreadCommitter(worker, options.clock, options.onBatch);
   let closed = false;
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   try {
-    await new Promise<void>((resolve, reject) => {
-      worker.once('message', (message: FromWriter) => {
-        if (message.kind === 'ready') resolve();
-        else if (message.kind === 'failed') reject(new WriterError(message.error));
-      });
-      worker.once('error', reject);
-    });
+    // The writer first: when the file cannot be opened, its error is the one that says why.
+    await options.threads.writerReady;
+    await options.threads.checkpointerReady;
   } catch (error) {
-    await worker.terminate();
+    await Promise.all([worker.terminate(), checkpointer.terminate()]);
     throw error;
   }
   worker.on('message', (message: FromWriter) => committer.receive(message));
   worker.on('error', (error) => committer.fail(error));
   void exited.then(() => {
     if (!closed) committer.fail(new Error('the SQLite writer thread stopped'));
-  });
-
-  const checkpointerData: CheckpointerData = {
-    path: options.path,
-    intervalMs: checkpointIntervalMs,
-  };
-  const checkpointer = new Worker(new URL('./sqlite-checkpointer-thread.mjs', import.meta.url), {
-    workerData: checkpointerData,
-  });
-  await new Promise<void>((resolve, reject) => {
-    checkpointer.once('message', () => resolve());
-    checkpointer.once('error', reject);
   });
 
   const reader = connectSqlite(options.path);
@@ -160,6 +125,7 @@ export async function openSqliteStore(options: StoreOptions & { path: string }):
     ratingReads: new KyselyRatingStore(readDb),
     voucherReads: new KyselyVoucherReadStore(readDb),
     chargingReads: new SqliteChargingReadStore(readDb, reader),
+    subscriberReads: new KyselySubscriberReadStore(readDb),
     description: `SQLite ${options.path}`,
     async close() {
       await committer.drain();

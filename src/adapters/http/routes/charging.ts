@@ -15,16 +15,17 @@ import { iso, sendTable, snakeKeys } from '../views.ts';
 
 const errors = refusalResponses;
 
-/** Diameter Session-Id, SIP Call-ID, or any printable ASCII id of up to 128 characters. */
-const SessionId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' });
+/** Diameter Session-Id, SIP Call-ID, or any printable ASCII id of up to 512 characters. */
+const SessionId = Type.String({ minLength: 1, maxLength: 512, pattern: '^[\\x21-\\x7e]+$' });
 const PhoneNumber = Type.String({
   minLength: 1,
   maxLength: 33,
   pattern: '^\\+?[0-9]{1,32}$',
   description: 'A telephone number: digits with an optional leading +.',
 });
-const Seconds = Type.Integer({ minimum: 0, maximum: 86_400 });
 const RequestNumber = Type.Integer({ minimum: 0, maximum: 2_147_483_647 });
+/** Seconds of one call: at most a day. */
+const secondsRange = { minimum: 0, maximum: 86_400 } as const;
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
 
 const Subscriber = Type.Union(
@@ -62,6 +63,14 @@ const InitiateBody = Type.Object(
     ...CallFields,
     callback_url: Type.Optional(Url),
     answered_at: Type.Optional(Type.String({ format: 'date-time' })),
+    answered: Type.Optional(
+      Type.Boolean({
+        description:
+          'false: the call is still ringing (initiate at the INVITE). The grant and supervision ' +
+          'then count from the answer that an update or terminate reports; ringing is never ' +
+          'billed. Default true: answered now.',
+      }),
+    ),
     link_ani: Type.Optional(
       Type.Boolean({
         description: 'Link the caller number to this card, so later calls need no PIN.',
@@ -71,20 +80,41 @@ const InitiateBody = Type.Object(
   { additionalProperties: false },
 );
 
-const UpdateBody = Type.Object(
-  {
-    session_id: SessionId,
-    request_number: RequestNumber,
-    used_seconds: Seconds,
-  },
-  { additionalProperties: false },
-);
+const ReportFields = {
+  session_id: SessionId,
+  request_number: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 2_147_483_647,
+      description: 'Needed with used_seconds; optional with used_seconds_total.',
+    }),
+  ),
+  used_seconds: Type.Optional(
+    Type.Integer({ ...secondsRange, description: 'Seconds used of the last grant.' }),
+  ),
+  used_seconds_total: Type.Optional(
+    Type.Integer({
+      ...secondsRange,
+      description:
+        'Seconds talked since the answer, in all (instead of used_seconds): safe to send twice.',
+    }),
+  ),
+  answered_at: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description: 'The answer time of a call initiated with answered: false.',
+    }),
+  ),
+  answered: Type.Optional(
+    Type.Boolean({ description: 'true: a call initiated ringing was answered now.' }),
+  ),
+};
+
+const UpdateBody = Type.Object(ReportFields, { additionalProperties: false });
 
 const TerminateBody = Type.Object(
   {
-    session_id: SessionId,
-    request_number: RequestNumber,
-    used_seconds: Seconds,
+    ...ReportFields,
     reason: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_]+$' })),
   },
   { additionalProperties: false },
@@ -96,7 +126,17 @@ const AnswerView = Type.Object({
   request_number: Type.Integer(),
   granted_seconds: Type.Integer({ description: '0: the money is spent, disconnect now.' }),
   final_unit: Type.Boolean({ description: 'This is the last grant the balance allows.' }),
-  valid_until: Type.Union([Type.String(), Type.Null()]),
+  valid_until: Type.Union([Type.String(), Type.Null()], {
+    description: 'When the grant ends; null while the call rings and once it has ended.',
+  }),
+  valid_until_epoch: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'valid_until in whole seconds since 1970 (rounded down), for scripts.',
+  }),
+  supervision_deadline: Type.Union([Type.String(), Type.Null()], {
+    description: 'When the server ends the session unless the switch speaks first.',
+  }),
+  supervision_deadline_epoch: Type.Union([Type.Integer(), Type.Null()]),
+  answered_at: Type.Union([Type.String(), Type.Null()]),
   used_seconds: Type.Integer(),
   charged: Amount,
   currency: Currency,
@@ -122,6 +162,14 @@ const AuthorizeView = Type.Object({
   max_seconds: Type.Optional(Type.Integer()),
 });
 
+/** Which rating plan chose the carrier, and why (core/rating/rating-plans.ts). */
+const ratingPlanFields = {
+  rating_plan_id: Type.Union([Type.String(), Type.Null()]),
+  rating_plan_source: Type.String({
+    description: 'subscriber, product, product_carrier, retailer, distributor or currency',
+  }),
+};
+
 const SessionView = Type.Object({
   id: Type.String(),
   session_id: Type.String(),
@@ -146,9 +194,10 @@ const SessionView = Type.Object({
   last_request_number: Type.Integer(),
   deadline: Type.String(),
   reason: Type.Union([Type.String(), Type.Null()]),
+  ...ratingPlanFields,
 });
 
-const CdrView = Type.Object({
+export const CdrView = Type.Object({
   id: Type.String(),
   session_id: Type.String(),
   principal_id: Type.String(),
@@ -167,6 +216,7 @@ const CdrView = Type.Object({
   billed_seconds: Type.Integer(),
   cost: Amount,
   reason: Type.String(),
+  ...ratingPlanFields,
 });
 
 const ReportBody = Type.Object(
@@ -222,6 +272,10 @@ export function answerJson(answer: CreditAnswer & { replayed?: boolean }) {
     granted_seconds: answer.grantedSeconds,
     final_unit: answer.finalUnit,
     valid_until: answer.validUntilMs === null ? null : iso(answer.validUntilMs),
+    valid_until_epoch: epochOf(answer.validUntilMs),
+    supervision_deadline: answer.deadlineMs === null ? null : iso(answer.deadlineMs),
+    supervision_deadline_epoch: epochOf(answer.deadlineMs),
+    answered_at: answer.answerMs === null ? null : iso(answer.answerMs),
     used_seconds: answer.usedSeconds,
     charged: answer.chargedMinor.toString(),
     currency: answer.currency,
@@ -230,6 +284,23 @@ export function answerJson(answer: CreditAnswer & { replayed?: boolean }) {
     destination_name: answer.destinationName,
     cdr_id: answer.cdrId,
     ...(answer.replayed === undefined ? {} : { replayed: answer.replayed }),
+  };
+}
+
+/** Whole seconds since 1970, rounded down: what a 32-bit script compares. */
+function epochOf(ms: number | null): number | null {
+  return ms === null ? null : Math.floor(ms / 1000);
+}
+
+/** A report's fields as the core takes them. */
+function reportOf(b: Static<typeof UpdateBody>) {
+  return {
+    sessionId: b.session_id,
+    requestNumber: b.request_number,
+    usedSeconds: b.used_seconds,
+    usedSecondsTotal: b.used_seconds_total,
+    answeredAtMs: b.answered_at === undefined ? undefined : Date.parse(b.answered_at),
+    answered: b.answered,
   };
 }
 
@@ -258,6 +329,8 @@ export function sessionJson(s: ChargingSession) {
     last_request_number: s.lastRequestNumber,
     deadline: iso(s.deadlineMs),
     reason: s.reason,
+    rating_plan_id: s.ratingPlanId,
+    rating_plan_source: s.ratingPlanSource,
   };
 }
 
@@ -281,6 +354,8 @@ export function cdrJson(c: Cdr) {
     billed_seconds: c.billedSeconds,
     cost: c.costMinor.toString(),
     reason: c.reason,
+    rating_plan_id: c.ratingPlanId,
+    rating_plan_source: c.ratingPlanSource,
   };
 }
 
@@ -318,8 +393,10 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         tags: ['charging'],
         summary: 'May this subscriber call this number now? Carrier, rate and maximum seconds',
         description:
-          'Answers 200 with allowed: true, or allowed: false and a reason (' +
-          `${denialCodes.join(', ')}). Reserves nothing. A wrong PIN counts towards the ` +
+          'Answers 200 with allowed: true, or refuses the call exactly as initiate would: an ' +
+          'error with its code (' +
+          `${denialCodes.join(', ')}, ...), its RFC 4006 result_code and the SIP reply ` +
+          'sip_status a proxy should send. Reserves nothing. A wrong PIN counts towards the ' +
           'redemption lockout, like POST /v1/vouchers/redeem.',
         body: AuthorizeBody,
         response: { 200: AuthorizeView, ...errors },
@@ -334,12 +411,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         source: request.ip,
       });
       count('charging_authorize', result);
-      if (!result.ok) {
-        if ((denialCodes as readonly string[]).includes(result.code)) {
-          return { allowed: false, reason: result.code, message: result.message };
-        }
-        return sendRefusal(reply, result);
-      }
+      if (!result.ok) return sendRefusal(reply, result);
       const a = result.value;
       return {
         allowed: true,
@@ -384,6 +456,7 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         calledNumber: b.destination,
         callbackUrl: b.callback_url,
         answeredAtMs,
+        answered: b.answered,
         linkAni: b.link_ani,
         source: request.ip,
       });
@@ -403,18 +476,20 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
         description:
           'Charges the used seconds at the rate fixed when the call started (never more than ' +
           'was granted), and reserves the next slice. final_unit: true marks the last grant ' +
-          'the balance allows; granted_seconds: 0 means disconnect now.',
+          'the balance allows; granted_seconds: 0 means disconnect now. Report either ' +
+          'used_seconds (of the last grant, with request_number) or used_seconds_total (since ' +
+          'the answer; request_number optional). A call initiated with answered: false reports ' +
+          'its answer here (answered_at, or answered: true for now): its grant counts from then.',
         body: UpdateBody,
         response: { 200: AnswerView, ...errors },
       },
     },
     async (request, reply) => {
       const b = request.body;
-      const result = await charging.update(callerOf(request), {
-        sessionId: b.session_id,
-        requestNumber: b.request_number,
-        usedSeconds: b.used_seconds,
-      });
+      if (b.used_seconds !== undefined && b.used_seconds_total !== undefined) {
+        return sendError(reply, 'invalid_request', 'Send used_seconds or used_seconds_total.');
+      }
+      const result = await charging.update(callerOf(request), reportOf(b));
       count('charging_update', result);
       if (!result.ok) return sendRefusal(reply, result);
       return answerJson(result.value);
@@ -428,16 +503,22 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       schema: {
         tags: ['charging'],
         summary: 'End a call: charge the seconds used, release the rest, write the CDR',
+        description:
+          'Takes the same fields as update. A terminate for a call the server already ended ' +
+          '(supervision after Tollgate was unreachable, an operator disconnect) reconciles that ' +
+          'charge to the seconds reported and refunds the difference, once, while request ' +
+          'records are kept (TOLLGATE_CHARGING_REQUEST_LOG_DAYS); it never charges more.',
         body: TerminateBody,
         response: { 200: AnswerView, ...errors },
       },
     },
     async (request, reply) => {
       const b = request.body;
+      if (b.used_seconds !== undefined && b.used_seconds_total !== undefined) {
+        return sendError(reply, 'invalid_request', 'Send used_seconds or used_seconds_total.');
+      }
       const result = await charging.terminate(callerOf(request), {
-        sessionId: b.session_id,
-        requestNumber: b.request_number,
-        usedSeconds: b.used_seconds,
+        ...reportOf(b),
         ...(b.reason ? { reason: b.reason } : {}),
       });
       count('charging_terminate', result);
@@ -494,6 +575,38 @@ export const chargingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       const session = await charging.session(callerOf(request), request.params.id);
       if (!session) return sendError(reply, 'session_not_found');
       return sessionJson(session);
+    },
+  );
+
+  app.post(
+    '/v1/charging/sessions/:id/disconnect',
+    {
+      config: { scope: 'charging:control' },
+      schema: {
+        tags: ['charging'],
+        summary: 'End a live call now: charge the seconds talked, tell the switch to hang up',
+        description:
+          'An operator names the session by our ses_ id; a switch names its own sessions by ' +
+          'its session id. The seconds talked in the current grant are charged, the ' +
+          'rest is released, the CDR says operator_disconnect, and the switch is told through ' +
+          "the session's disconnect channel (its callback URL, or the Kamailio agent).",
+        params: Type.Object({ id: SessionId }),
+        response: {
+          200: Type.Object({
+            cdr_id: Type.String(),
+            used_seconds: Type.Integer(),
+            charged: Amount,
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await charging.disconnect(callerOf(request), request.params.id);
+      count('charging_disconnect', result);
+      if (!result.ok) return sendRefusal(reply, result);
+      const { cdrId, usedSeconds, chargedMinor } = result.value;
+      return { cdr_id: cdrId, used_seconds: usedSeconds, charged: chargedMinor.toString() };
     },
   );
 

@@ -1,10 +1,13 @@
-// Rating over HTTP: carriers, tariff imports and versions, routing plans per currency, quotes.
+// Rating over HTTP: carriers, tariff imports and versions, routing plans per currency, quotes
+// (by currency, by a named rating plan, or for a subscriber). Named rating plans and their
+// assignments are in rating-plans.ts.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
 import { roundingModes } from '../../../core/money/rounding.ts';
 import { a2billingColumns } from '../../../core/rating/a2billing-import.ts';
 import { encodeRate } from '../../../core/rating/rate-json.ts';
+import type { CallSubject } from '../../../core/rating/rating-plans.ts';
 import type { Quote } from '../../../core/rating/rating-service.ts';
 import { tariffFormats } from '../../../core/rating/rating-service.ts';
 import type {
@@ -13,7 +16,7 @@ import type {
   TariffVersionRecord,
 } from '../../../core/rating/rating-store.ts';
 import type { Services } from '../../../services.ts';
-import { callerOf, sendError } from '../app.ts';
+import { callerOf, sendError, sendRefusal } from '../app.ts';
 import { amountOf, currencyOf } from '../request-parsing.ts';
 import { Amount, Currency, errorResponses, IdParams } from '../schemas.ts';
 import { iso, snakeKeys } from '../views.ts';
@@ -92,7 +95,7 @@ const ImportResultView = Type.Object({
   warnings: Type.Array(Issue),
 });
 
-const Selection = Type.Union([
+export const Selection = Type.Union([
   Type.Object(
     { kind: Type.Literal('default'), carrier_id: Type.String() },
     { additionalProperties: false },
@@ -108,7 +111,7 @@ const Selection = Type.Union([
   Type.Object({ kind: Type.Literal('access_code_only') }, { additionalProperties: false }),
 ]);
 
-const PlanBody = Type.Object(
+export const PlanBody = Type.Object(
   {
     selection: Selection,
     barred_prefixes: Type.Optional(Type.Array(Digits(20), { maxItems: 1000 })),
@@ -130,7 +133,31 @@ const QuoteBody = Type.Object(
       maxLength: 40,
       description: 'Dialled digits, optionally with + and a carrier access code.',
     }),
-    currency: Currency,
+    currency: Type.Optional(Currency),
+    rating_plan_id: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Rate with this rating plan.' }),
+    ),
+    subscriber: Type.Optional(
+      Type.Union(
+        [
+          Type.Object(
+            {
+              pin: Type.String({ minLength: 1, maxLength: 64, description: 'A calling-card PIN.' }),
+            },
+            { additionalProperties: false },
+          ),
+          Type.Object(
+            { ani: Type.String({ minLength: 1, maxLength: 33, pattern: '^\\+?[0-9]{1,32}$' }) },
+            { additionalProperties: false },
+          ),
+        ],
+        {
+          description:
+            'Rate as this subscriber would be, by the plan chosen for it; without `balance`, its ' +
+            'available balance is turned into seconds.',
+        },
+      ),
+    ),
     at: Type.Optional(Timestamp),
     duration_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
     balance: Type.Optional(Amount),
@@ -142,6 +169,13 @@ const QuoteView = Type.Object({
   at: Timestamp,
   carrier_id: Type.String(),
   selected_by: Type.String(),
+  rating_plan_id: Type.Union([Type.String(), Type.Null()]),
+  rating_plan_source: Type.String({
+    description:
+      'Why the plan applied: subscriber, product, product_carrier, retailer, distributor, ' +
+      'currency, or requested (the quote named it).',
+  }),
+  currency: Type.String(),
   number_rated: Type.String(),
   prefix: Type.String(),
   destination: Type.String(),
@@ -189,29 +223,30 @@ function tariffJson(t: TariffVersionRecord) {
   };
 }
 
+export function selectionJson(s: RoutingPlanRecord['selection']) {
+  return s.kind === 'default'
+    ? { kind: s.kind, carrier_id: s.carrierId }
+    : s.kind === 'least_cost'
+      ? {
+          kind: s.kind,
+          carrier_ids: s.carrierIds,
+          ...(s.referenceDurationSeconds
+            ? { reference_duration_seconds: s.referenceDurationSeconds }
+            : {}),
+        }
+      : { kind: s.kind };
+}
+
 function planJson(plan: RoutingPlanRecord) {
-  const s = plan.selection;
-  const selection =
-    s.kind === 'default'
-      ? { kind: s.kind, carrier_id: s.carrierId }
-      : s.kind === 'least_cost'
-        ? {
-            kind: s.kind,
-            carrier_ids: s.carrierIds,
-            ...(s.referenceDurationSeconds
-              ? { reference_duration_seconds: s.referenceDurationSeconds }
-              : {}),
-          }
-        : { kind: s.kind };
   return {
     currency: plan.currency,
-    selection,
+    selection: selectionJson(plan.selection),
     barred_prefixes: [...plan.barredPrefixes],
     updated_at: iso(plan.updatedAtMs),
   };
 }
 
-function selectionOf(body: Static<typeof Selection>): RoutingPlanRecord['selection'] {
+export function selectionOf(body: Static<typeof Selection>): RoutingPlanRecord['selection'] {
   switch (body.kind) {
     case 'default':
       return { kind: 'default', carrierId: body.carrier_id };
@@ -239,6 +274,9 @@ function quoteJson(
     at: iso(atMs),
     carrier_id: route.carrierId,
     selected_by: route.selectedBy,
+    rating_plan_id: route.ratingPlanId,
+    rating_plan_source: route.ratingPlanSource,
+    currency: route.tariff.version.currency,
     number_rated: route.numberRated,
     prefix: route.prefix,
     destination: route.destinationName,
@@ -254,7 +292,7 @@ export const ratingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
   app,
   { services },
 ) => {
-  const { rating, clock } = services;
+  const { rating, charging, clock } = services;
 
   app.post(
     '/v1/carriers',
@@ -519,11 +557,42 @@ export const ratingRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = a
     async (request, reply) => {
       const body = request.body;
       const atMs = body.at === undefined ? clock.nowMs() : Date.parse(body.at);
-      const balance = body.balance === undefined ? null : amountOf(body.balance);
+      let balance = body.balance === undefined ? null : amountOf(body.balance);
+      let currency = body.currency === undefined ? undefined : currencyOf(body.currency);
+      let subject: CallSubject | undefined;
+      if (body.subscriber !== undefined) {
+        if (body.rating_plan_id !== undefined) {
+          return sendError(
+            reply,
+            'invalid_request',
+            'Give rating_plan_id or subscriber, not both.',
+          );
+        }
+        const found = await charging.ratingSubject(callerOf(request), {
+          subscriber: body.subscriber,
+          source: request.ip,
+        });
+        if (!found.ok) return sendRefusal(reply, found);
+        if (currency !== undefined && currency !== found.value.currency) {
+          return sendError(
+            reply,
+            'currency_mismatch',
+            `The subscriber pays in ${found.value.currency}, not ${currency}.`,
+          );
+        }
+        currency = found.value.currency;
+        subject = found.value.subject;
+        balance ??= found.value.availableMinor;
+      }
+      if (currency === undefined) {
+        return sendError(reply, 'currency_required', 'Name the currency of the quote.');
+      }
       const result = rating.quote({
         number: body.number,
-        currency: currencyOf(body.currency),
+        currency,
         startMs: atMs,
+        subject,
+        ratingPlanId: body.rating_plan_id,
         durationSeconds: body.duration_seconds,
         balanceMinor: balance ?? undefined,
       });
