@@ -44,3 +44,13 @@ describe('Math.random stays out of src', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('HTTP routes do not import the app that registers them', () => {
+  it('takes reply helpers from reply.ts, so no route imports app.ts', () => {
+    const root = new URL('../src/adapters/http/routes', import.meta.url).pathname;
+    const offenders = sourceFiles(root).filter((file) =>
+      /from '\.\.\/app\.ts'/.test(readFileSync(file, 'utf8')),
+    );
+    expect(offenders).toEqual([]);
+  });
+});

@@ -10,7 +10,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
-  type FastifyReply,
   type FastifyRequest,
   LogController,
 } from 'fastify';
@@ -20,6 +19,7 @@ import { hasScope } from '../../core/shared/principal.ts';
 import type { Services } from '../../services.ts';
 import { type ErrorCode, errorBody, HttpRefusal, httpStatusOf } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { sendError } from './reply.ts';
 import { badTextIn, parseJsonBody } from './request-text.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { chargingRoutes } from './routes/charging.ts';
@@ -192,20 +192,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
   return app as unknown as App;
 }
 
-/** Answers a core refusal: its code decides the status through the errors table. */
-export function sendRefusal(reply: FastifyReply, outcome: { code: string; message: string }) {
-  return sendError(reply, outcome.code as ErrorCode, outcome.message);
-}
-
-export function sendError(
-  reply: FastifyReply,
-  code: ErrorCode,
-  message?: string,
-  details?: readonly unknown[],
-) {
-  return reply.status(httpStatusOf[code]).send(errorBody(code, message, details));
-}
-
 function classify(error: FastifyError): { code: ErrorCode; message?: string } {
   if (error instanceof HttpRefusal) return { code: error.code, message: error.message };
   if (error.validation) {
@@ -274,10 +260,4 @@ function apiKeyOf(request: FastifyRequest): string | undefined {
     secret = request.headers['x-api-key'];
   }
   return secret && secret.length <= 200 ? secret : undefined;
-}
-
-/** The caller of an authenticated route; the onRequest hook guarantees there is one. */
-export function callerOf(request: FastifyRequest): Caller {
-  if (!request.caller) throw new HttpRefusal('unauthorized');
-  return request.caller;
 }

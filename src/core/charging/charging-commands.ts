@@ -513,6 +513,25 @@ async function lockedSession(
   return session ? { session, request: null } : null;
 }
 
+/** Keeps a request's answer, so that the same request again gets it and moves nothing. */
+async function recordAnswer(
+  context: WriteContext,
+  sessionPk: string,
+  requestNumber: number,
+  requestType: RequestType,
+  fingerprint: string,
+  answer: CreditAnswer,
+): Promise<void> {
+  await context.stores.charging.insertRequest({
+    sessionPk,
+    requestNumber,
+    requestType,
+    fingerprint,
+    answer,
+    createdAtMs: context.nowMs,
+  });
+}
+
 /**
  * Settles a report on a talking call and reserves its next grant: the common core of every
  * update. The grant counts from now, the moment its answer is sent.
@@ -669,14 +688,7 @@ async function reconcile(
   // Recorded under the number the server ended the session with (what keeps this to once),
   // and under the switch's own number, so that its repeat gets this answer again.
   for (const requestNumber of new Set([endNumber, p.requestNumber ?? endNumber])) {
-    await stores.charging.insertRequest({
-      sessionPk: session.id,
-      requestNumber,
-      requestType: 'terminate',
-      fingerprint: p.fingerprint,
-      answer,
-      createdAtMs: nowMs,
-    });
+    await recordAnswer(context, session.id, requestNumber, 'terminate', p.fingerprint, answer);
   }
   await watchThreshold(context, session.accountId);
   return ok(answer);
@@ -787,14 +799,7 @@ export const chargingCommands = {
       };
       const answer = answerOf(session, 'initial', p.requestNumber, nowMs, null);
       await stores.charging.insertSession(session);
-      await stores.charging.insertRequest({
-        sessionPk,
-        requestNumber: p.requestNumber,
-        requestType: 'initial',
-        fingerprint: p.fingerprint,
-        answer,
-        createdAtMs: nowMs,
-      });
+      await recordAnswer(context, sessionPk, p.requestNumber, 'initial', p.fingerprint, answer);
       if (p.linkAni !== null) {
         const link: AniLink = {
           ani: p.linkAni,
@@ -832,14 +837,7 @@ export const chargingCommands = {
       }
       const answer = answerOf(next, 'update', requestNumber, nowMs, null);
       await stores.charging.saveSession(next);
-      await stores.charging.insertRequest({
-        sessionPk: session.id,
-        requestNumber,
-        requestType: 'update',
-        fingerprint: p.fingerprint,
-        answer,
-        createdAtMs: nowMs,
-      });
+      await recordAnswer(context, session.id, requestNumber, 'update', p.fingerprint, answer);
       await watchThreshold(context, session.accountId);
       return ok(answer);
     },
@@ -852,7 +850,7 @@ export const chargingCommands = {
       if (opened.kind === 'answer') return opened.result;
       if (opened.kind === 'ended') return reconcile(context, p, opened.session);
       const { requestNumber } = opened;
-      const { stores, ledger, nowMs } = context;
+      const { ledger, nowMs } = context;
       await loadSessionMoney(ledger, opened.session, requestNumber);
       let live = opened.session;
       if (live.answerMs === null && p.answerMs !== null) {
@@ -866,14 +864,7 @@ export const chargingCommands = {
         p.reason,
       );
       const answer = answerOf(session, 'terminate', requestNumber, nowMs, cdr.id);
-      await stores.charging.insertRequest({
-        sessionPk: session.id,
-        requestNumber,
-        requestType: 'terminate',
-        fingerprint: p.fingerprint,
-        answer,
-        createdAtMs: nowMs,
-      });
+      await recordAnswer(context, session.id, requestNumber, 'terminate', p.fingerprint, answer);
       return ok(answer);
     },
   }),

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { systemPrincipal } from '../../../core/shared/principal.ts';
 import type { Services } from '../../../services.ts';
-import { callerOf, sendError } from '../app.ts';
+import { callerOf, sendError } from '../reply.ts';
 import { amountOf, currencyOf, limitOf } from '../request-parsing.ts';
 import {
   AccountStatusBody,

@@ -8,7 +8,7 @@ import { type Static, Type } from 'typebox';
 import { denialCodes, type SubscriberRef } from '../../../core/charging/charging.ts';
 import type { Cdr, ChargingSession, CreditAnswer } from '../../../core/charging/charging-types.ts';
 import type { Services } from '../../../services.ts';
-import { callerOf, sendError, sendRefusal } from '../app.ts';
+import { callerOf, sendError, sendRefusal } from '../reply.ts';
 import { amountOf, limitOf } from '../request-parsing.ts';
 import { Amount, Currency, Id, IdParams, refusalResponses } from '../schemas.ts';
 import { iso, sendTable, snakeKeys } from '../views.ts';

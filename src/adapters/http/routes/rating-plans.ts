@@ -14,7 +14,7 @@ import {
 } from '../../../core/rating/rating-plans.ts';
 import type { RatingPlanInput } from '../../../core/rating/rating-service.ts';
 import type { Services } from '../../../services.ts';
-import { callerOf, sendRefusal } from '../app.ts';
+import { callerOf, sendRefusal } from '../reply.ts';
 import { currencyOf } from '../request-parsing.ts';
 import { errorResponses, Id } from '../schemas.ts';
 import { iso } from '../views.ts';

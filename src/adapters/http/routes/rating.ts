@@ -16,7 +16,7 @@ import type {
   TariffVersionRecord,
 } from '../../../core/rating/rating-store.ts';
 import type { Services } from '../../../services.ts';
-import { callerOf, sendError, sendRefusal } from '../app.ts';
+import { callerOf, sendError, sendRefusal } from '../reply.ts';
 import { amountOf, currencyOf } from '../request-parsing.ts';
 import { Amount, Currency, errorResponses, IdParams } from '../schemas.ts';
 import { iso, snakeKeys } from '../views.ts';

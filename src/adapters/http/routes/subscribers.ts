@@ -19,8 +19,8 @@ import {
   type SubscriberSummary,
 } from '../../../core/subscribers/subscriber-types.ts';
 import type { Services } from '../../../services.ts';
-import { callerOf, sendRefusal } from '../app.ts';
 import { HttpRefusal } from '../errors.ts';
+import { callerOf, sendRefusal } from '../reply.ts';
 import { amountOf, currencyOf, idempotencyKeyOf, limitOf } from '../request-parsing.ts';
 import {
   Amount,

@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import type { TransferOutcome } from '../../../core/ledger/ledger-batch.ts';
 import type { Services } from '../../../services.ts';
-import { callerOf, sendError } from '../app.ts';
+import { callerOf, sendError } from '../reply.ts';
 import { amountOf, currencyOf, idempotencyKeyOf } from '../request-parsing.ts';
 import {
   CreateHoldBody,

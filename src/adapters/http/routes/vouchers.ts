@@ -12,7 +12,7 @@ import type { Services } from '../../../services.ts';
 import { isEmailAddress } from '../../delivery/email.ts';
 import { normalizePhoneNumber } from '../../delivery/phone-number.ts';
 import { renderReceiptPdf, renderReceiptText } from '../../delivery/receipt.ts';
-import { callerOf, sendError, sendRefusal } from '../app.ts';
+import { callerOf, sendError, sendRefusal } from '../reply.ts';
 import { amountOf, currencyOf, idempotencyKeyOf } from '../request-parsing.ts';
 import { IdempotencyHeaders, IdParams, refusalResponses, TransferView } from '../schemas.ts';
 import { iso, sendTable, transferJson } from '../views.ts';
