@@ -110,23 +110,12 @@ export async function sellCallingCard(services: Services, faceValueMinor: bigint
     if (!result.ok) throw new Error(`unexpected refusal ${result.code}`);
     return result.value;
   };
-  const product = must(
-    await vouchers.createProduct(systemCaller, {
-      name: `Card ${faceValueMinor}`,
-      carrierId: 'acme',
-      currency: 'USD',
-      faceValueMinor,
-      validityDays: 30,
-      pinLength: 12,
-      pinAlphabet: 'digits',
-      pinCheck: 'damm',
-      accessNumber: '+18005550100',
-      mode: 'calling_card',
-      instructions: 'Dial the access number, then the PIN.',
-      lowStockThreshold: 0,
-    }),
-  );
-  must(await vouchers.createBatch(systemCaller, { productId: product.id, count: 1 }));
+  const product = await callingCardProduct(services, {
+    name: `Card ${faceValueMinor}`,
+    carrierId: 'acme',
+    faceValueMinor,
+    count: 1,
+  });
   const retailer = must(await principals.create(systemCaller, { kind: 'retailer', name: 'Shop' }));
   must(
     await vouchers.openFloat(systemCaller, {
@@ -147,4 +136,32 @@ export async function sellCallingCard(services: Services, faceValueMinor: bigint
     ),
   );
   return { pin: sale.pin, serial: sale.sale.serial, saleId: sale.sale.id };
+}
+
+/** A USD calling-card product of carrier `carrierId` (null: none) with `count` PINs in stock. */
+export async function callingCardProduct(
+  services: Services,
+  input: { name: string; carrierId: string | null; faceValueMinor: bigint; count: number },
+) {
+  const created = await services.vouchers.createProduct(systemCaller, {
+    name: input.name,
+    carrierId: input.carrierId,
+    currency: 'USD',
+    faceValueMinor: input.faceValueMinor,
+    validityDays: 30,
+    pinLength: 12,
+    pinAlphabet: 'digits',
+    pinCheck: 'damm',
+    accessNumber: '+18005550100',
+    mode: 'calling_card',
+    instructions: 'Dial the access number, then the PIN.',
+    lowStockThreshold: 0,
+  });
+  if (!created.ok) throw new Error(`product refused: ${created.code}`);
+  const batch = await services.vouchers.createBatch(systemCaller, {
+    productId: created.value.id,
+    count: input.count,
+  });
+  if (!batch.ok) throw new Error(`batch refused: ${batch.code}`);
+  return created.value;
 }

@@ -12,7 +12,7 @@ describe('radiusConfigOf', () => {
   it('reads clients, their keys and CoA ports, and the listeners', () => {
     expect(
       radiusConfigOf({
-        TOLLGATE_RADIUS_CLIENTS: '127.0.0.1=s3cret=x, 10.0.0.7=other;key=tg_b;coa_port=1700',
+        TOLLGATE_RADIUS_CLIENTS: '127.0.0.1=s3cret=x, 127.0.0.7=other;key=tg_b;coa_port=1700',
         TOLLGATE_RADIUS_SWITCH_KEY: 'tg_a',
         TOLLGATE_RADIUS_PORT: '11812',
       }),
@@ -22,7 +22,7 @@ describe('radiusConfigOf', () => {
       acctPort: 11813,
       clients: [
         { address: '127.0.0.1', secret: 's3cret=x', switchKey: 'tg_a', coaPort: 3799 },
-        { address: '10.0.0.7', secret: 'other', switchKey: 'tg_b', coaPort: 1700 },
+        { address: '127.0.0.7', secret: 'other', switchKey: 'tg_b', coaPort: 1700 },
       ],
     });
     expect(

@@ -216,6 +216,6 @@ describe('radius: callback URLs', () => {
       acctSessionId: 's1',
       userName: undefined,
     });
-    expect(disconnectTargetOf('http://x/y')).toBeNull();
+    expect(disconnectTargetOf('http://127.0.0.1/y')).toBeNull();
   });
 });

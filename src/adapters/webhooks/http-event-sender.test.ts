@@ -84,8 +84,8 @@ describe('http event sender', () => {
         routed.push(e.url);
       },
     });
-    await send(event('radius://10.0.0.1:3799'));
-    expect(routed).toEqual(['radius://10.0.0.1:3799']);
+    await send(event('radius://127.0.0.1:3799'));
+    expect(routed).toEqual(['radius://127.0.0.1:3799']);
     await expect(send(event(`${base}/ok`))).rejects.toThrow('no disconnect channel for http:');
   });
 });
@@ -195,10 +195,19 @@ describe('http event sender: where it may connect, decided before any connection
   });
 
   it('leaves a name that does not resolve to be retried, not refused', async () => {
-    const send = httpEventSender({ rules: () => anyHost, resolve: async () => [] });
+    const posts: PinnedPost[] = [];
+    const send = httpEventSender({
+      rules: () => anyHost,
+      resolve: async () => [],
+      post: async (request) => {
+        posts.push(request);
+        return 204;
+      },
+    });
     const failed = send(event('http://hooks.test/hangup'));
     await expect(failed).rejects.toThrow('resolves to no address');
     await expect(failed).rejects.not.toBeInstanceOf(CallbackRefusedError);
+    expect(posts).toEqual([]);
   });
 });
 

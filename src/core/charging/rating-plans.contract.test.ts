@@ -3,7 +3,12 @@
 // numbers, and what the session and CDR record about it (issue 20, seed 002).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chargingEpochMs, fundAni, setUpCharging } from '../../../test/support/charging.ts';
+import {
+  callingCardProduct,
+  chargingEpochMs,
+  fundAni,
+  setUpCharging,
+} from '../../../test/support/charging.ts';
 import {
   describeEachStore,
   type Opened,
@@ -84,25 +89,8 @@ async function sellers(e: Opened, name: string) {
 }
 
 /** A calling-card product of carrier `carrierId` (null: none) with `count` PINs in stock. */
-async function product(e: Opened, name: string, carrierId: string | null, count: number) {
-  const created = value(
-    await e.vouchers.createProduct(systemCaller, {
-      name,
-      carrierId,
-      currency: 'USD',
-      faceValueMinor: 10_000n,
-      validityDays: 30,
-      pinLength: 12,
-      pinAlphabet: 'digits',
-      pinCheck: 'damm',
-      accessNumber: '+18005550100',
-      mode: 'calling_card',
-      instructions: 'Dial the access number, then the PIN.',
-      lowStockThreshold: 0,
-    }),
-  );
-  value(await e.vouchers.createBatch(systemCaller, { productId: created.id, count }));
-  return created;
+function product(e: Opened, name: string, carrierId: string | null, count: number) {
+  return callingCardProduct(e, { name, carrierId, faceValueMinor: 10_000n, count });
 }
 
 let sales = 0;
